@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"vqs/hamiltonian"
+)
+
+// subcommands lists constructors of the subcommands; each file adds its own in an init function
+// so that commands can be developed side by side.
+var subcommands []func() *cobra.Command
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vqs",
+		Short: "Ground states of lattice scalar phi^4 theory in 2+1 dimensions",
+		Long: `vqs computes ground states of the lattice scalar phi^4 Hamiltonian
+
+  H = sum_x [ pi_x^2/2 + (m2/2) phi_x^2 + (lambda/24) phi_x^4 ]
+    + (1/2) sum_x sum_mu (phi_{x+mu} - phi_x)^2
+
+on a periodic L^dim lattice with unit spacing (dim = 2 is 2+1D; 1 and 3 for checks).
+lambda multiplies phi^4/4!; if you use the lambda/4 convention, pass 6x your value.
+Energies are in lattice units (inverse lattice spacing).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{err}
+	})
+	for _, mk := range subcommands {
+		root.AddCommand(mk())
+	}
+	return root
+}
+
+// usageError marks errors in the command line itself (exit status 2).
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+// oneLine flattens an error message to a single line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// physicsFlags are the flags common to every command that sets up the model.
+type physicsFlags struct {
+	L      int
+	Dim    int
+	M2     float64
+	Lambda float64
+	JSON   bool
+}
+
+func (p *physicsFlags) register(cmd *cobra.Command, defL int, defM2, defLambda float64) {
+	f := cmd.Flags()
+	f.IntVar(&p.L, "L", defL, "lattice side length (sites per direction, periodic)")
+	f.IntVar(&p.Dim, "dim", 2, "number of spatial dimensions: 2 is the 2+1D theory; 1 and 3 for checks")
+	f.Float64Var(&p.M2, "m2", defM2, "bare mass squared m^2 (lattice units); may be < 0 when lambda > 0 (double well)")
+	f.Float64Var(&p.Lambda, "lambda", defLambda, "quartic coupling, coefficient of phi^4/4! (pass 6x a lambda/4-convention value); >= 0")
+	f.BoolVar(&p.JSON, "json", false, "print one JSON object on stdout instead of the human-readable report")
+}
+
+// model validates the flags and builds the Hamiltonian.
+func (p *physicsFlags) model() (*hamiltonian.Model, error) {
+	m, err := hamiltonian.NewModel(p.L, p.Dim, p.M2, p.Lambda)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return m, nil
+}
+
+// writeJSON prints v as one indented JSON object. NaN and Inf never reach the output: use
+// optional (pointer) fields for unknown values.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// report prints aligned "name  value" rows for the human-readable output.
+type report struct {
+	w    io.Writer
+	rows [][2]string
+}
+
+func (r *report) add(name, format string, args ...any) {
+	r.rows = append(r.rows, [2]string{name, fmt.Sprintf(format, args...)})
+}
+
+func (r *report) flush() {
+	width := 0
+	for _, row := range r.rows {
+		width = max(width, len(row[0]))
+	}
+	for _, row := range r.rows {
+		fmt.Fprintf(r.w, "%-*s  %s\n", width, row[0], row[1])
+	}
+	r.rows = r.rows[:0]
+}
+
+// finite returns a pointer to x, or nil when x is NaN or infinite, for optional JSON fields.
+func finite(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
