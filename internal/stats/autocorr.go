@@ -132,6 +132,7 @@ func ErrorOfMean(x []float64) float64 {
 // for small lags, from one FFT of the zero-padded series once lags get long.
 type autocov struct {
 	dev  []float64 // x - mean
+	lags []float64 // Gamma(0..len-1) computed directly so far
 	full []float64 // all lags, once computed by FFT
 }
 
@@ -152,8 +153,14 @@ func (a *autocov) at(t int) float64 {
 	if a.full != nil {
 		return a.full[t]
 	}
+	if t < len(a.lags) {
+		return a.lags[t]
+	}
 	if t < directLags {
-		return directAutocov(a.dev, t)
+		for len(a.lags) <= t {
+			a.lags = append(a.lags, directAutocov(a.dev, len(a.lags)))
+		}
+		return a.lags[t]
 	}
 	a.full = fftAutocov(a.dev)
 	return a.full[t]
