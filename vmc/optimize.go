@@ -1,0 +1,130 @@
+package vmc
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Optimizer turns the energy gradient into a parameter update.
+type Optimizer interface {
+	// Step returns the update dtheta from the centred log-derivatives of the samples.
+	// o holds n rows of P centred values O_i - <O_i>, e the centred local energies E_loc - E,
+	// lr the learning rate of this iteration.
+	Step(o *mat.Dense, e []float64, lr float64) ([]float64, error)
+}
+
+// gradient returns dE/dtheta = 2 <(E_loc - E)(O - <O>)>.
+func gradient(o *mat.Dense, e []float64) []float64 {
+	n, p := o.Dims()
+	g := make([]float64, p)
+	ev := mat.NewVecDense(n, e)
+	gv := mat.NewVecDense(p, g)
+	gv.MulVec(o.T(), ev)
+	gv.ScaleVec(2/float64(n), gv)
+	return g
+}
+
+// SR is stochastic reconfiguration (imaginary-time evolution projected on the ansatz):
+// (S + shift) dtheta = -lr F with S = cov(O, O) and F = cov(E_loc, O) = gradient/2. The shift
+// is Shift * diag(S) + Eps. With more parameters than samples it solves in sample space
+// (minSR): dtheta = -lr X^T (X X^T + Eps)^-1 e, X the centred O / sqrt(n).
+type SR struct {
+	Shift float64 // relative diagonal shift (default 1e-3)
+	Eps   float64 // absolute diagonal shift (default 1e-6)
+}
+
+// Step implements Optimizer.
+func (s SR) Step(o *mat.Dense, e []float64, lr float64) ([]float64, error) {
+	n, p := o.Dims()
+	shift, eps := s.Shift, s.Eps
+	if shift == 0 {
+		shift = 1e-3
+	}
+	if eps == 0 {
+		eps = 1e-6
+	}
+	inv := 1 / float64(n)
+	if p <= n {
+		var smat mat.SymDense
+		smat.SymOuterK(inv, o.T())
+		for i := 0; i < p; i++ {
+			smat.SetSym(i, i, smat.At(i, i)*(1+shift)+eps)
+		}
+		f := gradient(o, e)
+		for i := range f {
+			f[i] *= -lr / 2
+		}
+		var ch mat.Cholesky
+		if ok := ch.Factorize(&smat); !ok {
+			return nil, fmt.Errorf("vmc: SR matrix is not positive definite")
+		}
+		var d mat.VecDense
+		if err := ch.SolveVecTo(&d, mat.NewVecDense(p, f)); err != nil {
+			return nil, fmt.Errorf("vmc: SR solve: %w", err)
+		}
+		return d.RawVector().Data, nil
+	}
+	// Sample space: T = X X^T (n x n), X = o / sqrt(n).
+	var t mat.SymDense
+	t.SymOuterK(inv, o)
+	for i := 0; i < n; i++ {
+		t.SetSym(i, i, t.At(i, i)+eps)
+	}
+	var ch mat.Cholesky
+	if ok := ch.Factorize(&t); !ok {
+		return nil, fmt.Errorf("vmc: minSR matrix is not positive definite")
+	}
+	ev := make([]float64, n)
+	sq := math.Sqrt(inv)
+	for i, x := range e {
+		ev[i] = x * sq
+	}
+	var y mat.VecDense
+	if err := ch.SolveVecTo(&y, mat.NewVecDense(n, ev)); err != nil {
+		return nil, fmt.Errorf("vmc: minSR solve: %w", err)
+	}
+	d := mat.NewVecDense(p, nil)
+	d.MulVec(o.T(), &y)
+	d.ScaleVec(-lr*sq, d)
+	return d.RawVector().Data, nil
+}
+
+// Adam is the Adam optimiser on the plain energy gradient.
+type Adam struct {
+	Beta1, Beta2, Epsilon float64
+	M, V                  []float64 // first and second moment estimates
+	T                     int       // steps taken
+}
+
+// NewAdam returns Adam with the usual defaults for p parameters.
+func NewAdam(p int) *Adam {
+	return &Adam{Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8, M: make([]float64, p), V: make([]float64, p)}
+}
+
+// Step implements Optimizer.
+func (a *Adam) Step(o *mat.Dense, e []float64, lr float64) ([]float64, error) {
+	g := gradient(o, e)
+	a.T++
+	b1t := 1 - math.Pow(a.Beta1, float64(a.T))
+	b2t := 1 - math.Pow(a.Beta2, float64(a.T))
+	d := make([]float64, len(g))
+	for i, gi := range g {
+		a.M[i] = a.Beta1*a.M[i] + (1-a.Beta1)*gi
+		a.V[i] = a.Beta2*a.V[i] + (1-a.Beta2)*gi*gi
+		d[i] = -lr * (a.M[i] / b1t) / (math.Sqrt(a.V[i]/b2t) + a.Epsilon)
+	}
+	return d, nil
+}
+
+// Schedule returns the learning rate at iteration it of total: constant for the first half,
+// then a cosine decay to a tenth, so that the last iterations average out the noise.
+func Schedule(lr float64, it, total int) float64 {
+	half := total / 2
+	if it < half || total-half <= 0 {
+		return lr
+	}
+	x := float64(it-half) / float64(total-half)
+	return lr * (0.1 + 0.9*0.5*(1+math.Cos(math.Pi*x)))
+}
