@@ -1,0 +1,440 @@
+// Package learned provides a trainable score for the RG bridge sampler of package rgsampler
+// (DESIGN.md section 6): at RG level i,
+//
+//	s(phi, t_i) = -grad S_eff(phi; t_i) + CNN(phi, t_i)
+//	S_eff = sum_k (Z_i/2) q_i(k) |phi_k|^2/N + sum_x [ (m2_i/2) phi_x^2 + (lambda_i/24) phi_x^4 ]
+//
+// The effective action is interpretable: q_i is the free kernel that the diffusion implies for a
+// Gaussian reference start, and the running couplings Z_i, m2_i, lambda_i, learned per level,
+// are the RG flow of the theory that Couplings reports. The CNN is a small periodic,
+// translation-equivariant network that corrects what S_eff cannot express.
+//
+// Training is denoising score matching with gorgonia (first derivatives only). Sampling needs
+// Eval to be fast and allocation-free, so Eval runs the same network with the trained weights
+// copied out of gorgonia into plain Go, with a hand-written periodic convolution.
+package learned
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+
+	"vqs/internal/latfft"
+)
+
+// Config sets the network's size and the training. Zero fields take the defaults noted.
+type Config struct {
+	Channels     int     // channels of each hidden layer (default 4)
+	Layers       int     // hidden convolution layers; an output layer follows (default 2)
+	KernelSize   int     // odd side of the convolution kernels (default 3)
+	LearningRate float64 // Adam step size (default 0.01)
+	BatchSize    int     // samples per training step (default 32)
+	Seed         uint64  // seed of the initial weights
+	// RefM2 is the squared mass of the Gaussian reference start that defines q_i and the initial
+	// m2_i; the Hartree mass of the target theory is a good choice (default 1, must be > 0).
+	RefM2 float64
+	// OutputScale is the initial per-level scale of the CNN output, small so that training
+	// starts from the effective action alone (default 0.01).
+	OutputScale float64
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Channels == 0 {
+		c.Channels = 4
+	}
+	if c.Layers == 0 {
+		c.Layers = 2
+	}
+	if c.KernelSize == 0 {
+		c.KernelSize = 3
+	}
+	if c.LearningRate == 0 {
+		c.LearningRate = 0.01
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 32
+	}
+	if c.RefM2 == 0 {
+		c.RefM2 = 1
+	}
+	if c.OutputScale == 0 {
+		c.OutputScale = 0.01
+	}
+	switch {
+	case c.Channels < 1 || c.Layers < 1 || c.BatchSize < 1:
+		return c, fmt.Errorf("learned: Channels, Layers and BatchSize must be positive, got %d, %d, %d",
+			c.Channels, c.Layers, c.BatchSize)
+	case c.KernelSize < 1 || c.KernelSize%2 == 0:
+		return c, fmt.Errorf("learned: KernelSize must be odd and positive, got %d", c.KernelSize)
+	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
+		return c, fmt.Errorf("learned: LearningRate must be positive, got %g", c.LearningRate)
+	case !(c.RefM2 > 0) || math.IsInf(c.RefM2, 0):
+		return c, fmt.Errorf("learned: RefM2 must be positive, got %g", c.RefM2)
+	case math.IsNaN(c.OutputScale) || math.IsInf(c.OutputScale, 0):
+		return c, fmt.Errorf("learned: OutputScale must be finite, got %g", c.OutputScale)
+	}
+	return c, nil
+}
+
+// Coupling is one row of the learned RG flow: the couplings of S_eff at one level.
+type Coupling struct {
+	Level  int
+	Time   float64 // RG time t_i of the level
+	Z      float64 // scale of the free kernel q_i (1 for the Gaussian reference)
+	M2     float64 // squared mass m2_i
+	Lambda float64 // quartic coupling lambda_i (multiplying phi^4/4!)
+}
+
+// schedule is what the model needs of the diffusion.
+type schedule interface {
+	Levels() int
+	Time(level int) float64
+	Marginal(level int) (a, v []float64)
+}
+
+// geometry is the lattice as the convolutions see it: extents (nz, ny, nx), x fastest, which
+// is the site layout of hamiltonian.Lattice with x0 = x; unused axes have extent 1.
+type geometry struct {
+	L, dim, n  int
+	nz, ny, nx int
+	kz, ky, kx int // kernel extents
+}
+
+func newGeometry(L, dim, k int) (geometry, error) {
+	if dim < 1 || dim > 3 {
+		return geometry{}, fmt.Errorf("learned: dimension must be 1, 2 or 3, got %d", dim)
+	}
+	if L < 1 {
+		return geometry{}, fmt.Errorf("learned: lattice size must be positive, got %d", L)
+	}
+	g := geometry{L: L, dim: dim, nz: 1, ny: 1, nx: L, kz: 1, ky: 1, kx: k}
+	if dim >= 2 {
+		g.ny, g.ky = L, k
+	}
+	if dim == 3 {
+		g.nz, g.kz = L, k
+	}
+	g.n = g.nz * g.ny * g.nx
+	return g, nil
+}
+
+// params are the trainable numbers in plain slices; the gorgonia trainer mirrors them.
+type params struct {
+	conv [][]float64 // layer l: (cout, kz*cin, ky, kx), input channel index dz*cin + c
+	gain [][]float64 // hidden layer l: (levels, channels), multiplies the convolution (FiLM)
+	out  []float64   // (levels) scale of the CNN output
+	z    []float64   // (levels)
+	m2   []float64   // (levels)
+	lam  []float64   // (levels)
+}
+
+func (p params) clone() params {
+	c := params{out: cloneF(p.out), z: cloneF(p.z), m2: cloneF(p.m2), lam: cloneF(p.lam)}
+	for _, w := range p.conv {
+		c.conv = append(c.conv, cloneF(w))
+	}
+	for _, w := range p.gain {
+		c.gain = append(c.gain, cloneF(w))
+	}
+	return c
+}
+
+// all lists every parameter slice in a fixed order (the trainer's and the tests' order).
+func (p params) all() [][]float64 {
+	var s [][]float64
+	s = append(s, p.conv...)
+	s = append(s, p.gain...)
+	return append(s, p.out, p.z, p.m2, p.lam)
+}
+
+func cloneF(x []float64) []float64 { return append([]float64(nil), x...) }
+
+// Model is the learned score. It implements rgsampler.Trainer. A Model is not safe for
+// concurrent use: give each goroutine its own Clone.
+type Model struct {
+	cfg    Config
+	geo    geometry
+	levels int
+	times  []float64
+	a, v   [][]float64 // per level, per mode: the marginal level 0 -> i
+	sqrtV  [][]float64
+	invSV  [][]float64 // 1/sqrt(v), zero where v = 0
+	q      [][]float64 // per level, per mode: the reference free kernel, q_i(0) = 0
+	weight []float64   // per level: the DSM loss weight, mean_k v_i(k); 0 for untrainable levels
+	p      params
+
+	plan   *latfft.Plan
+	bufA   []float64 // channels*n
+	bufB   []float64 // channels*n
+	bufOut []float64 // n
+
+	tr *trainer // built on the first Train
+}
+
+// newModel sets up the model on an L^dim lattice for the diffusion d.
+func newModel(L, dim int, d schedule, cfg Config) (*Model, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	geo, err := newGeometry(L, dim, cfg.KernelSize)
+	if err != nil {
+		return nil, err
+	}
+	K := d.Levels()
+	if K < 1 {
+		return nil, errors.New("learned: the diffusion has no levels")
+	}
+	m := &Model{cfg: cfg, geo: geo, levels: K, plan: latfft.NewPlan(L, dim)}
+	p2 := momentumSquared(geo)
+	trainable := 0
+	for i := 0; i < K; i++ {
+		a, v := d.Marginal(i)
+		if len(a) != geo.n || len(v) != geo.n {
+			return nil, fmt.Errorf("learned: level %d marginal has %d, %d modes, want %d", i, len(a), len(v), geo.n)
+		}
+		a, v = cloneF(a), cloneF(v)
+		sv, isv := make([]float64, geo.n), make([]float64, geo.n)
+		vmax, vmin, vsum := 0.0, math.Inf(1), 0.0
+		for k := range v {
+			if !(v[k] >= 0) || math.IsInf(v[k], 0) || math.IsNaN(a[k]) || math.IsInf(a[k], 0) {
+				return nil, fmt.Errorf("learned: level %d marginal is not finite with v >= 0 at mode %d", i, k)
+			}
+			sv[k] = math.Sqrt(v[k])
+			if v[k] > 0 {
+				isv[k] = 1 / sv[k]
+			}
+			vmax, vmin, vsum = math.Max(vmax, v[k]), math.Min(vmin, v[k]), vsum+v[k]
+		}
+		w := 0.0
+		switch {
+		case vmax == 0:
+			// The data level (t = 0) has no noise: denoising cannot train it, and the bridge
+			// only ever needs the score at levels above 0.
+		case vmin == 0:
+			return nil, fmt.Errorf("learned: level %d leaves some modes noiseless: denoising score matching is undefined there", i)
+		default:
+			w = vsum / float64(geo.n)
+			trainable++
+		}
+		q := make([]float64, geo.n)
+		c0 := a[0]*a[0]/(p2[0]+cfg.RefM2) + v[0]
+		for k := range q {
+			ck := a[k]*a[k]/(p2[k]+cfg.RefM2) + v[k]
+			q[k] = 1/ck - 1/c0
+		}
+		m.times = append(m.times, d.Time(i))
+		m.a, m.v, m.sqrtV, m.invSV = append(m.a, a), append(m.v, v), append(m.sqrtV, sv), append(m.invSV, isv)
+		m.q, m.weight = append(m.q, q), append(m.weight, w)
+		m.p.z = append(m.p.z, 1)
+		m.p.m2 = append(m.p.m2, 1/c0)
+		m.p.lam = append(m.p.lam, 0)
+		m.p.out = append(m.p.out, cfg.OutputScale)
+	}
+	if trainable == 0 {
+		return nil, errors.New("learned: the diffusion has no level with noise to train on")
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6c6561726e6564))
+	cin := 1
+	for l := 0; l <= cfg.Layers; l++ {
+		cout := cfg.Channels
+		if l == cfg.Layers {
+			cout = 1
+		}
+		fan := cin * geo.kz * geo.ky * geo.kx
+		w := make([]float64, cout*fan)
+		// Unit-variance preactivations for unit-variance inputs: tanh starts in its linear range
+		// but not vanishingly so.
+		std := 1 / math.Sqrt(float64(fan))
+		for j := range w {
+			w[j] = std * rng.NormFloat64()
+		}
+		m.p.conv = append(m.p.conv, w)
+		if l < cfg.Layers {
+			g := make([]float64, K*cout)
+			for j := range g {
+				g[j] = 1
+			}
+			m.p.gain = append(m.p.gain, g)
+		}
+		cin = cout
+	}
+	m.allocBuffers()
+	return m, nil
+}
+
+func (m *Model) allocBuffers() {
+	m.bufA = make([]float64, m.cfg.Channels*m.geo.n)
+	m.bufB = make([]float64, m.cfg.Channels*m.geo.n)
+	m.bufOut = make([]float64, m.geo.n)
+}
+
+func momentumSquared(g geometry) []float64 {
+	p2 := make([]float64, g.n)
+	for k := range p2 {
+		r := k
+		for mu := 0; mu < g.dim; mu++ {
+			h := math.Sin(math.Pi * float64(r%g.L) / float64(g.L))
+			p2[k] += 4 * h * h
+			r /= g.L
+		}
+	}
+	return p2
+}
+
+// Levels returns the number of RG levels of the diffusion the model was built for.
+func (m *Model) Levels() int { return m.levels }
+
+// Couplings returns the learned running couplings of S_eff, one row per level. Rows for
+// levels without noise (t = 0) hold their initial values: denoising does not train them.
+func (m *Model) Couplings() []Coupling {
+	rows := make([]Coupling, m.levels)
+	for i := range rows {
+		rows[i] = Coupling{Level: i, Time: m.times[i], Z: m.p.z[i], M2: m.p.m2[i], Lambda: m.p.lam[i]}
+	}
+	return rows
+}
+
+// Trained reports whether the model trains level i (whether that level carries noise).
+func (m *Model) Trained(level int) bool {
+	return level >= 0 && level < m.levels && m.weight[level] > 0
+}
+
+// WriteCouplingsCSV writes the learned flow of the couplings as CSV with the header
+// level,time,z,m2,lambda,trained.
+func (m *Model) WriteCouplingsCSV(w io.Writer) error {
+	buf := []byte("level,time,z,m2,lambda,trained\n")
+	for _, c := range m.Couplings() {
+		buf = strconv.AppendInt(buf, int64(c.Level), 10)
+		for _, x := range []float64{c.Time, c.Z, c.M2, c.Lambda} {
+			buf = append(buf, ',')
+			buf = strconv.AppendFloat(buf, x, 'g', -1, 64)
+		}
+		buf = append(buf, ',')
+		buf = strconv.AppendBool(buf, m.Trained(c.Level))
+		buf = append(buf, '\n')
+	}
+	_, err := w.Write(buf)
+	return err
+}
+
+// Clone returns an independent copy with equal parameters and its own buffers. The copy does
+// not share the optimizer's state: training it starts a fresh Adam.
+func (m *Model) Clone() *Model {
+	c := *m
+	c.p = m.p.clone()
+	c.plan = latfft.NewPlan(m.geo.L, m.geo.dim)
+	c.tr = nil
+	c.allocBuffers()
+	return &c
+}
+
+// Eval writes the score at level into dst (length N) for the field phi. It does not allocate.
+// An out-of-range level or a wrong length panics, like an index out of range.
+func (m *Model) Eval(dst, phi []float64, level int) {
+	n := m.geo.n
+	if len(dst) != n || len(phi) != n {
+		panic(fmt.Sprintf("learned: Eval with fields of length %d, %d on %d sites", len(dst), len(phi), n))
+	}
+	m.cnn(m.bufOut, phi, level)
+	m.plan.Convolve(dst, phi, m.q[level])
+	z, m2, lam6 := m.p.z[level], m.p.m2[level], m.p.lam[level]/6
+	for x, f := range phi {
+		dst[x] = m.bufOut[x] - z*dst[x] - f*(m2+lam6*f*f)
+	}
+}
+
+// Train does steps Adam steps of denoising score matching on the level-0 samples, drawing
+// samples, levels and noise from rng. The optimizer's state carries over between calls.
+func (m *Model) Train(ctx context.Context, samples [][]float64, steps int, rng *rand.Rand) error {
+	if len(samples) == 0 {
+		return errors.New("learned: no samples to train on")
+	}
+	for j, s := range samples {
+		if len(s) != m.geo.n {
+			return fmt.Errorf("learned: sample %d has %d sites, want %d", j, len(s), m.geo.n)
+		}
+	}
+	if m.tr == nil {
+		tr, err := newTrainer(m)
+		if err != nil {
+			return err
+		}
+		m.tr = tr
+	}
+	m.tr.load(m.p)
+	defer m.tr.store(&m.p)
+	for s := 0; s < steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m.tr.fillBatch(samples, rng)
+		if err := m.tr.step(); err != nil {
+			return fmt.Errorf("learned: training step %d: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// Loss returns the DSM loss of score (the model itself when nil) on draws noisy copies of the
+// level-0 samples, with levels, samples and noise from rng: the mean over draws of
+// w_i/N |s(phi_i) + K_{1/sqrt v_i} xi|^2, the loss that Train minimizes. With the same rng
+// state two scores see the same draws, so their losses compare without noise from the draws.
+func (m *Model) Loss(score interface {
+	Eval(dst, phi []float64, level int)
+}, samples [][]float64, draws int, rng *rand.Rand) (float64, error) {
+	if score == nil {
+		score = m
+	}
+	if len(samples) == 0 || draws < 1 {
+		return 0, errors.New("learned: Loss needs samples and draws")
+	}
+	n := m.geo.n
+	phi, target, s, xi := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	total := 0.0
+	for d := 0; d < draws; d++ {
+		i := m.drawLevel(rng)
+		phi0 := samples[rng.IntN(len(samples))]
+		if len(phi0) != n {
+			return 0, fmt.Errorf("learned: sample with %d sites, want %d", len(phi0), n)
+		}
+		m.noisy(phi, target, xi, phi0, i, rng)
+		score.Eval(s, phi, i)
+		sum := 0.0
+		for x := range s {
+			r := s[x] - target[x]
+			sum += r * r
+		}
+		total += m.weight[i] * sum / float64(n)
+	}
+	return total / float64(draws), nil
+}
+
+// drawLevel picks a trainable level uniformly.
+func (m *Model) drawLevel(rng *rand.Rand) int {
+	for {
+		i := rng.IntN(m.levels)
+		if m.weight[i] > 0 {
+			return i
+		}
+	}
+}
+
+// noisy draws phi_i = K_a phi0 + K_sqrt(v) xi and writes it to phi, with the conditional score
+// -(K_{1/v})(phi_i - K_a phi0) = -K_{1/sqrt v} xi to target. xi is scratch.
+func (m *Model) noisy(phi, target, xi, phi0 []float64, level int, rng *rand.Rand) {
+	for x := range xi {
+		xi[x] = rng.NormFloat64()
+	}
+	m.plan.Convolve(target, xi, m.invSV[level])
+	m.plan.Convolve(xi, xi, m.sqrtV[level])
+	m.plan.Convolve(phi, phi0, m.a[level])
+	for x := range phi {
+		phi[x] += xi[x]
+		target[x] = -target[x]
+	}
+}
