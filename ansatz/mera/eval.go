@@ -1,0 +1,271 @@
+package mera
+
+import (
+	"math"
+
+	"vqs/internal/latfft"
+)
+
+// Workspace holds the buffers of one goroutine's evaluations. Make one per goroutine with
+// NewWorkspace; it belongs to the Ansatz that made it.
+type Workspace struct {
+	plan   *latfft.Plan
+	gphi   []float64   // G phi, then the full gradient
+	modes  []float64   // |phi_k|^2 / N
+	fields [][]float64 // Phi^(s) for s >= 1 (level 0 is phi itself)
+	grads  [][]float64 // du/dPhi^(s) for s >= 1
+	u      []float64   // the current patch
+}
+
+// NewWorkspace returns buffers for evaluating a.
+func (a *Ansatz) NewWorkspace() *Workspace {
+	m := a.model
+	ws := &Workspace{
+		plan:   latfft.NewPlan(m.L, m.Dim),
+		gphi:   make([]float64, m.N),
+		modes:  make([]float64, m.N),
+		fields: make([][]float64, len(a.levels)),
+		grads:  make([][]float64, len(a.levels)),
+		u:      make([]float64, a.slots),
+	}
+	for s := 1; s < len(a.levels); s++ {
+		ws.fields[s] = make([]float64, a.levels[s].sites)
+		ws.grads[s] = make([]float64, a.levels[s].sites)
+	}
+	return ws
+}
+
+// logcosh returns log cosh z, tanh z and sech^2 z, evaluated without overflow:
+// log cosh z = |z| + log1p(e) - log 2 with e = exp(-2|z|) <= 1.
+func logcosh(z float64) (lc, th, sech2 float64) {
+	az := math.Abs(z)
+	e := math.Exp(-2 * az)
+	lc = az + math.Log1p(e) - math.Ln2
+	th = (1 - e) / (1 + e)
+	if z < 0 {
+		th = -th
+	}
+	sech2 = 4 * e / ((1 + e) * (1 + e))
+	return
+}
+
+// coarsen fills ws.fields[1..upto-1] by block averaging phi level by level.
+func (a *Ansatz) coarsen(ws *Workspace, phi []float64, upto int) {
+	for s := 1; s < upto; s++ {
+		dst := ws.fields[s]
+		for i := range dst {
+			dst[i] = 0
+		}
+		lv := &a.levels[s-1]
+		src := phi
+		if s > 1 {
+			src = ws.fields[s-1]
+		}
+		for y, v := range src {
+			dst[lv.parent[y]] += v
+		}
+		for i := range dst {
+			dst[i] *= lv.shrink
+		}
+	}
+}
+
+func (ws *Workspace) field(s int, phi []float64) []float64 {
+	if s == 0 {
+		return phi
+	}
+	return ws.fields[s]
+}
+
+// local evaluates u_loc = sum_s sum_X f_s. With grad != nil it writes du_loc/dphi into grad;
+// with wantLap it also returns the exact Laplacian sum_x d^2 u_loc / dphi_x^2.
+func (a *Ansatz) local(ws *Workspace, phi, grad []float64, wantLap bool) (u, lap float64) {
+	if len(grad) == 0 {
+		grad = nil
+	}
+	if grad != nil {
+		for i := range grad {
+			grad[i] = 0
+		}
+	}
+	if a.nLocal == 0 {
+		return 0, 0
+	}
+	a.coarsen(ws, phi, a.nLocal)
+	P, stride := a.slots, a.unitStride()
+	uu := ws.u[:P]
+	for s := 0; s < a.nLocal; s++ {
+		lv := &a.levels[s]
+		F := ws.field(s, phi)
+		var G []float64
+		if grad != nil {
+			G = grad
+			if s > 0 {
+				G = ws.grads[s]
+				for i := range G {
+					G[i] = 0
+				}
+			}
+		}
+		params := a.theta[lv.off : lv.off+lv.units*stride+2]
+		c4, c6 := params[lv.units*stride], params[lv.units*stride+1]
+		var us, ls float64
+		for y := 0; y < lv.sites; y++ {
+			patch := lv.patch[y*P : y*P+P]
+			for i, site := range patch {
+				uu[i] = F[site]
+			}
+			for h := 0; h < lv.units; h++ {
+				ah := params[h*stride]
+				w := params[h*stride+1 : (h+1)*stride]
+				z := 0.0
+				for i, wi := range w {
+					z += wi * uu[i]
+				}
+				lc, th, sech2 := logcosh(z)
+				us += ah * lc
+				if G != nil {
+					c := ah * th
+					for i, site := range patch {
+						G[site] += c * w[i]
+					}
+				}
+				if wantLap {
+					ls += ah * sech2 * lv.q[h]
+				}
+			}
+			u0 := uu[0]
+			u02 := u0 * u0
+			u04 := u02 * u02
+			us += c4*u04 + c6*u04*u02
+			if G != nil {
+				G[y] += (4*c4 + 6*c6*u02) * u02 * u0
+			}
+			if wantLap {
+				ls += 12*c4*u02 + 30*c6*u04
+			}
+		}
+		u += us
+		// Summed over the N/N_s fine sites of each block, w_s^2 * (N/N_s) = w_s.
+		lap += lv.weight * ls
+	}
+	if grad != nil {
+		// Chain rule, top down: phi_x enters Phi^(s) with weight w_s through its block only.
+		top := a.nLocal - 1
+		if top > 0 {
+			G := ws.grads[top]
+			w := a.levels[top].weight
+			for i := range G {
+				G[i] *= w
+			}
+			for s := top - 1; s >= 1; s-- {
+				lv := &a.levels[s]
+				G, up := ws.grads[s], ws.grads[s+1]
+				for y := range G {
+					G[y] = lv.weight*G[y] + up[lv.parent[y]]
+				}
+			}
+			up, parent := ws.grads[1], a.levels[0].parent
+			for x := range grad {
+				grad[x] += up[parent[x]]
+			}
+		}
+	}
+	return u, lap
+}
+
+// LogPsi returns u = log Psi(phi) (unnormalized).
+func (a *Ansatz) LogPsi(ws *Workspace, phi []float64) float64 {
+	q := ws.plan.QuadForm(phi, a.g)
+	ul, _ := a.local(ws, phi, nil, false)
+	return -0.5*q + ul
+}
+
+// LocalTerms returns u_loc = sum_s sum_X f_s (everything but the Gaussian part) and writes its
+// phi-gradient into grad; with a nil grad it only returns the value. Samplers that integrate the Gaussian part exactly in Fourier space use it.
+func (a *Ansatz) LocalTerms(ws *Workspace, phi, grad []float64) float64 {
+	u, _ := a.local(ws, phi, grad, false)
+	return u
+}
+
+// Derivs returns u and the exact Laplacian sum_x d^2u/dphi_x^2, and writes du/dphi into grad.
+func (a *Ansatz) Derivs(ws *Workspace, phi, grad []float64) (u, lap float64) {
+	u, lap = a.local(ws, phi, grad, true)
+	gp := ws.gphi
+	ws.plan.Convolve(gp, phi, a.g)
+	q := 0.0
+	for x, v := range phi {
+		q += v * gp[x]
+		grad[x] -= gp[x]
+	}
+	return u - 0.5*q, lap - a.sumG
+}
+
+// LocalEnergy is E_loc(phi) = Kinetic + V2 + V4 split into its parts.
+type LocalEnergy struct{ Total, Kinetic, V2, V4 float64 }
+
+// LocalEnergy returns the local energy at phi: Kinetic = -(1/2) sum_x [d2u + (du)^2] and the
+// quadratic and quartic potential parts from hamiltonian.PotentialParts.
+func (a *Ansatz) LocalEnergy(ws *Workspace, phi []float64) LocalEnergy {
+	grad := ws.modes // free until LogDerivParams; Derivs does not use it
+	_, lap := a.Derivs(ws, phi, grad)
+	sq := 0.0
+	for _, v := range grad {
+		sq += v * v
+	}
+	kin := -0.5 * (lap + sq)
+	v2, v4 := a.model.PotentialParts(phi)
+	return LocalEnergy{Total: kin + v2 + v4, Kinetic: kin, V2: v2, V4: v4}
+}
+
+// LogDerivParams writes O_i = du/dtheta_i into o (length NumParams).
+func (a *Ansatz) LogDerivParams(ws *Workspace, phi, o []float64) {
+	for i := range o {
+		o[i] = 0
+	}
+	ws.plan.Modes(ws.modes, phi)
+	for i, dg := range a.dg {
+		s := 0.0
+		for k, v := range ws.modes {
+			s += dg[k] * v
+		}
+		o[i] = -0.5 * s
+	}
+	if a.nLocal == 0 {
+		return
+	}
+	a.coarsen(ws, phi, a.nLocal)
+	P, stride := a.slots, a.unitStride()
+	uu := ws.u[:P]
+	for s := 0; s < a.nLocal; s++ {
+		lv := &a.levels[s]
+		F := ws.field(s, phi)
+		params := a.theta[lv.off : lv.off+lv.units*stride+2]
+		out := o[lv.off : lv.off+lv.units*stride+2]
+		for y := 0; y < lv.sites; y++ {
+			patch := lv.patch[y*P : y*P+P]
+			for i, site := range patch {
+				uu[i] = F[site]
+			}
+			for h := 0; h < lv.units; h++ {
+				ah := params[h*stride]
+				w := params[h*stride+1 : (h+1)*stride]
+				z := 0.0
+				for i, wi := range w {
+					z += wi * uu[i]
+				}
+				lc, th, _ := logcosh(z)
+				out[h*stride] += lc
+				c := ah * th
+				ow := out[h*stride+1 : (h+1)*stride]
+				for i, ui := range uu {
+					ow[i] += c * ui
+				}
+			}
+			u02 := uu[0] * uu[0]
+			u04 := u02 * u02
+			out[lv.units*stride] += u04
+			out[lv.units*stride+1] += u04 * u02
+		}
+	}
+}

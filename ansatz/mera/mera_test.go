@@ -1,0 +1,361 @@
+package mera
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"vqs/hamiltonian"
+	"vqs/internal/latfft"
+)
+
+func mustModel(t testing.TB, L, dim int, m2, lambda float64) *hamiltonian.Model {
+	t.Helper()
+	m, err := hamiltonian.NewModel(L, dim, m2, lambda)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func mustNew(t testing.TB, m *hamiltonian.Model, cfg Config) *Ansatz {
+	t.Helper()
+	a, err := New(m, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestLevels(t *testing.T) {
+	cases := map[int][]int{1: {1}, 2: {2, 1}, 3: {3, 1}, 6: {6, 3, 1}, 8: {8, 4, 2, 1}, 12: {12, 6, 3, 1},
+		32: {32, 16, 8, 4, 2, 1}, 5: {5, 1}}
+	for L, want := range cases {
+		for dim := 1; dim <= 3; dim++ {
+			if dim == 3 && L > 8 {
+				continue
+			}
+			a := mustNew(t, mustModel(t, L, dim, 1, 0), Config{Scales: -1, Width: 1})
+			if got := a.Levels(); !slices.Equal(got, want) {
+				t.Errorf("L=%d dim=%d: levels %v, want %v", L, dim, got, want)
+			}
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	m := mustModel(t, 8, 2, 1, 1)
+	bad := []Config{
+		{Scales: 5, Width: 2},  // only 4 levels
+		{Scales: -2, Width: 2}, // meaningless
+		{Scales: 1, Width: 0},  // local terms without units
+		{Scales: -1, Width: -1},
+		{Scales: 0, Init: "random"},
+	}
+	for _, c := range bad {
+		if _, err := New(m, c); err == nil {
+			t.Errorf("New(%+v) accepted an invalid config", c)
+		}
+	}
+	for _, c := range []Config{{Scales: 0}, {Scales: 4, Width: 1}, {Scales: -1, Width: 3, Init: "product"}} {
+		if _, err := New(m, c); err != nil {
+			t.Errorf("New(%+v): %v", c, err)
+		}
+	}
+}
+
+// The parameter count follows from the layout: log A, B, one band per level, and per local
+// level (Width units, +1 cat unit at the top) x (1 + 2 dim + 1) + c4 + c6.
+func TestParamLayout(t *testing.T) {
+	m := mustModel(t, 8, 2, 1, 1)
+	for _, c := range []struct{ scales, want int }{
+		{0, 2 + 4},
+		{2, 2 + 4 + 2*(3*6+2)},
+		{-1, 2 + 4 + 4*(3*6+2) + 6},
+	} {
+		a := mustNew(t, m, Config{Scales: c.scales, Width: 3})
+		if a.NumParams() != c.want || len(a.ParamNames()) != c.want {
+			t.Errorf("Scales=%d: NumParams %d, names %d, want %d", c.scales, a.NumParams(), len(a.ParamNames()), c.want)
+		}
+		names := a.ParamNames()
+		seen := map[string]bool{}
+		for _, n := range names {
+			if seen[n] {
+				t.Errorf("duplicate parameter name %q", n)
+			}
+			seen[n] = true
+		}
+	}
+}
+
+func TestSetParams(t *testing.T) {
+	m := mustModel(t, 4, 2, 1, 1)
+	a := mustNew(t, m, Config{Scales: -1, Width: 2})
+	th := a.Params(nil)
+	if err := a.SetParams(th[1:]); err == nil {
+		t.Error("wrong length accepted")
+	}
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		th2 := slices.Clone(th)
+		th2[3] = bad
+		if err := a.SetParams(th2); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	// Any finite vector is accepted and leaves a positive, finite kernel and c4, c6 <= 0.
+	rng := rand.New(rand.NewPCG(1, 2))
+	names := a.ParamNames()
+	for trial := 0; trial < 20; trial++ {
+		for i := range th {
+			th[i] = (rng.Float64() - 0.5) * math.Pow(10, float64(rng.IntN(600)-300))
+		}
+		th[0], th[2] = 1e300, -1e300
+		if err := a.SetParams(th); err != nil {
+			t.Fatal(err)
+		}
+		for k, g := range a.Kernel() {
+			if !(g > 0) || math.IsInf(g, 0) {
+				t.Fatalf("g(%d) = %v", k, g)
+			}
+		}
+		got := a.Params(th[:0])
+		for i, n := range names {
+			poly := strings.HasSuffix(n, ".c4") || strings.HasSuffix(n, ".c6")
+			if (poly && got[i] > 0) || (n == "gauss.B" && got[i] < 0) {
+				t.Fatalf("%s = %v after clamping", n, got[i])
+			}
+		}
+	}
+	// Params reuses dst.
+	buf := make([]float64, 0, a.NumParams()+5)
+	if p := a.Params(buf); &p[0] != &buf[:1][0] {
+		t.Error("Params did not reuse dst")
+	}
+}
+
+// randomize sets every parameter to a random value away from the clamps, with local terms
+// large enough that their derivatives dominate the comparison.
+func randomize(t testing.TB, a *Ansatz, rng *rand.Rand) {
+	t.Helper()
+	th := a.Params(nil)
+	for i, n := range a.ParamNames() {
+		switch {
+		case n == "gauss.logA":
+			th[i] = math.Log(0.5 + rng.Float64())
+		case n == "gauss.B":
+			th[i] = 0.3 + rng.Float64()
+		case strings.HasPrefix(n, "gauss.c"):
+			th[i] = 0.6 * (rng.Float64() - 0.5)
+		case strings.HasSuffix(n, ".c4"), strings.HasSuffix(n, ".c6"):
+			th[i] = -0.05 - 0.2*rng.Float64()
+		case strings.HasSuffix(n, ".a"):
+			th[i] = 2 * (rng.Float64() - 0.5)
+		default: // logcosh weights
+			th[i] = 1.5 * rng.NormFloat64()
+		}
+	}
+	if err := a.SetParams(th); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func randomField(rng *rand.Rand, n int) []float64 {
+	phi := make([]float64, n)
+	for i := range phi {
+		phi[i] = 0.2 + 0.8*rng.NormFloat64() // off-centre so that odd terms are exercised
+	}
+	return phi
+}
+
+// richardson returns the central difference of f at step h, extrapolated from h and h/2.
+func richardson(f func(h float64) float64, h float64) float64 {
+	d1, d2 := f(h), f(h/2)
+	return (4*d2 - d1) / 3
+}
+
+func close(got, want, scale, tol float64) bool {
+	return math.Abs(got-want) <= tol*(math.Abs(want)+scale)
+}
+
+type fdCase struct {
+	L, dim, scales int
+}
+
+func fdCases() []fdCase {
+	var cs []fdCase
+	for _, dim := range []int{1, 2} {
+		for _, L := range []int{1, 2, 3, 4, 6, 8} {
+			cs = append(cs, fdCase{L, dim, -1})
+		}
+	}
+	// Partial hierarchies (no cat unit, chain rule through levels without local terms), and
+	// the duplicate-slot levels in three dimensions.
+	cs = append(cs, fdCase{8, 2, 2}, fdCase{6, 1, 1}, fdCase{4, 3, -1}, fdCase{2, 3, -1})
+	return cs
+}
+
+// TestFieldDerivatives checks du/dphi and the Laplacian of Derivs, and LocalTerms and its
+// gradient, against central differences of LogPsi and LocalTerms.
+func TestFieldDerivatives(t *testing.T) {
+	for ci, c := range fdCases() {
+		t.Run(fmt.Sprintf("L%d_d%d_s%d", c.L, c.dim, c.scales), func(t *testing.T) {
+			m := mustModel(t, c.L, c.dim, 0.7, 3)
+			a := mustNew(t, m, Config{Scales: c.scales, Width: 2})
+			rng := rand.New(rand.NewPCG(uint64(ci), 7))
+			randomize(t, a, rng)
+			ws := a.NewWorkspace()
+			phi := randomField(rng, m.N)
+			n := m.N
+			grad := make([]float64, n)
+			u, lap := a.Derivs(ws, phi, grad)
+			if lp := a.LogPsi(ws, phi); !close(lp, u, 1, 1e-12) {
+				t.Fatalf("Derivs u = %v, LogPsi = %v", u, lp)
+			}
+			lgrad := make([]float64, n)
+			ul := a.LocalTerms(ws, phi, lgrad)
+			// The Gaussian part is known exactly: u_loc = u + (1/2) phi^T G phi.
+			quad := latfft.NewPlan(c.L, c.dim).QuadForm(phi, a.Kernel())
+			if !close(ul, u+0.5*quad, 1, 1e-11) {
+				t.Fatalf("LocalTerms = %v, u + quad/2 = %v", ul, u+0.5*quad)
+			}
+			shift := func(f func() float64, x int, h float64) float64 {
+				old := phi[x]
+				phi[x] = old + h
+				fp := f()
+				phi[x] = old - h
+				fm := f()
+				phi[x] = old
+				return fp - fm
+			}
+			logPsi := func() float64 { return a.LogPsi(ws, phi) }
+			locTerms := func() float64 { return a.LocalTerms(ws, phi, nil) }
+			gscale := 0.0
+			for _, g := range grad {
+				gscale = math.Max(gscale, math.Abs(g))
+			}
+			for x := 0; x < n; x++ {
+				fd := richardson(func(h float64) float64 { return shift(logPsi, x, h) / (2 * h) }, 1e-3)
+				if !close(grad[x], fd, 1e-3*gscale, 1e-8) {
+					t.Errorf("du/dphi_%d = %.12g, finite difference %.12g", x, grad[x], fd)
+				}
+				fdl := richardson(func(h float64) float64 { return shift(locTerms, x, h) / (2 * h) }, 1e-3)
+				if !close(lgrad[x], fdl, 1e-3*gscale, 1e-8) {
+					t.Errorf("du_loc/dphi_%d = %.12g, finite difference %.12g", x, lgrad[x], fdl)
+				}
+			}
+			second := func(f func() float64, h float64) float64 {
+				s, f0 := 0.0, f()
+				for x := 0; x < n; x++ {
+					old := phi[x]
+					phi[x] = old + h
+					fp := f()
+					phi[x] = old - h
+					fm := f()
+					phi[x] = old
+					s += (fp - 2*f0 + fm) / (h * h)
+				}
+				return s
+			}
+			fdLap := richardson(func(h float64) float64 { return second(logPsi, h) }, 2e-3)
+			if !close(lap, fdLap, 1, 1e-6) {
+				t.Errorf("Laplacian %.12g, finite differences %.12g", lap, fdLap)
+			}
+			// The local part alone: the Gaussian part contributes exactly -sum_k g(k).
+			sumG := 0.0
+			for _, g := range a.Kernel() {
+				sumG += g
+			}
+			fdLocLap := richardson(func(h float64) float64 { return second(locTerms, h) }, 2e-3)
+			if !close(lap+sumG, fdLocLap, 0.1, 1e-6) {
+				t.Errorf("local Laplacian %.12g, finite differences %.12g", lap+sumG, fdLocLap)
+			}
+			if math.Abs(fdLocLap) < 1e-2*sumG {
+				t.Errorf("local Laplacian %.3g is too small against sum g = %.3g for a sharp test", fdLocLap, sumG)
+			}
+		})
+	}
+}
+
+// TestParamDerivatives checks O_i = du/dtheta_i against central differences of LogPsi.
+func TestParamDerivatives(t *testing.T) {
+	for ci, c := range fdCases() {
+		t.Run(fmt.Sprintf("L%d_d%d_s%d", c.L, c.dim, c.scales), func(t *testing.T) {
+			m := mustModel(t, c.L, c.dim, 0.7, 3)
+			a := mustNew(t, m, Config{Scales: c.scales, Width: 2})
+			rng := rand.New(rand.NewPCG(uint64(ci), 11))
+			randomize(t, a, rng)
+			ws := a.NewWorkspace()
+			phi := randomField(rng, m.N)
+			o := make([]float64, a.NumParams())
+			a.LogDerivParams(ws, phi, o)
+			th := a.Params(nil)
+			names := a.ParamNames()
+			work := slices.Clone(th)
+			for i := range th {
+				fd := richardson(func(h float64) float64 {
+					work[i] = th[i] + h
+					if err := a.SetParams(work); err != nil {
+						t.Fatal(err)
+					}
+					up := a.LogPsi(ws, phi)
+					work[i] = th[i] - h
+					if err := a.SetParams(work); err != nil {
+						t.Fatal(err)
+					}
+					down := a.LogPsi(ws, phi)
+					work[i] = th[i]
+					return (up - down) / (2 * h)
+				}, 1e-3)
+				if !close(o[i], fd, 1e-2, 1e-8) {
+					t.Errorf("O[%s] = %.12g, finite difference %.12g", names[i], o[i], fd)
+				}
+			}
+			if err := a.SetParams(th); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// The L = 1 and L = 2 coarse lattices put one site in several slots: the Laplacian must count
+// the cross terms. With one unit, w = (1, 1, 1) on a single site (dim 1), f = a logcosh(3 phi),
+// so d2f/dphi2 = 9 a sech^2(3 phi), nine times the diagonal-only value.
+func TestDuplicateSlotsClosedForm(t *testing.T) {
+	m := mustModel(t, 1, 1, 1, 0)
+	a := mustNew(t, m, Config{Scales: -1, Width: 1})
+	th := a.Params(nil)
+	for i := range th {
+		th[i] = 0
+	}
+	th[0] = 0 // A = 1, g = 1
+	names := a.ParamNames()
+	for i, n := range names {
+		switch n {
+		case "s0.h0.a":
+			th[i] = 0.7
+		case "s0.h0.w0", "s0.h0.w1", "s0.h0.w2":
+			th[i] = 1
+		}
+	}
+	if err := a.SetParams(th); err != nil {
+		t.Fatal(err)
+	}
+	ws := a.NewWorkspace()
+	phi := []float64{0.3}
+	grad := make([]float64, 1)
+	u, lap := a.Derivs(ws, phi, grad)
+	z := 3 * phi[0]
+	sech := 1 / math.Cosh(z)
+	if want := -0.5*phi[0]*phi[0] + 0.7*math.Log(math.Cosh(z)); math.Abs(u-want) > 1e-14 {
+		t.Errorf("u = %v, want %v", u, want)
+	}
+	if want := -phi[0] + 0.7*3*math.Tanh(z); math.Abs(grad[0]-want) > 1e-14 {
+		t.Errorf("du = %v, want %v", grad[0], want)
+	}
+	if want := -1 + 0.7*9*sech*sech; math.Abs(lap-want) > 1e-14 {
+		t.Errorf("lap = %v, want %v", lap, want)
+	}
+}
