@@ -45,8 +45,8 @@ type Covariancer interface {
 
 // Quadratic is implemented by targets whose -log density has a translation-invariant
 // quadratic part: QuadraticKernel returns its per-mode eigenvalues (the inverse free
-// propagator), which may be <= 0 at small momenta when m2 < 0. HMC builds its mass matrix from
-// it.
+// propagator) with the bare mass squared raised to at least m2Floor, so that they stay
+// positive when m2 < 0. HMC builds its default mass matrix from it.
 type Quadratic interface {
-	QuadraticKernel() []float64
+	QuadraticKernel(m2Floor float64) []float64
 }
