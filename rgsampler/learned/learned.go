@@ -23,7 +23,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"vqs/internal/latfft"
+	"vqs/rgsampler"
 )
 
 // Config sets the network's size and the training. Zero fields take the defaults noted.
@@ -89,34 +89,31 @@ type Coupling struct {
 	Lambda float64 // quartic coupling lambda_i (multiplying phi^4/4!)
 }
 
-// schedule is what the model needs of the diffusion.
-type schedule interface {
-	Levels() int
-	Time(level int) float64
-	Marginal(level int) (a, v []float64)
-}
-
 // geometry is the lattice as the convolutions see it: extents (nz, ny, nx), x fastest, which
-// is the site layout of hamiltonian.Lattice with x0 = x; unused axes have extent 1.
+// is the site layout of rgsampler (axis 0 fastest); missing axes have extent 1 and kernel 1.
 type geometry struct {
-	L, dim, n  int
+	dims       []int
+	n          int
 	nz, ny, nx int
 	kz, ky, kx int // kernel extents
 }
 
-func newGeometry(L, dim, k int) (geometry, error) {
-	if dim < 1 || dim > 3 {
-		return geometry{}, fmt.Errorf("learned: dimension must be 1, 2 or 3, got %d", dim)
+func newGeometry(dims []int, k int) (geometry, error) {
+	if len(dims) < 1 || len(dims) > 3 {
+		return geometry{}, fmt.Errorf("learned: the network handles 1 to 3 lattice axes, got %d", len(dims))
 	}
-	if L < 1 {
-		return geometry{}, fmt.Errorf("learned: lattice size must be positive, got %d", L)
+	g := geometry{dims: append([]int(nil), dims...), nz: 1, ny: 1, nx: dims[0], kz: 1, ky: 1, kx: k}
+	if len(dims) >= 2 {
+		g.ny, g.ky = dims[1], k
 	}
-	g := geometry{L: L, dim: dim, nz: 1, ny: 1, nx: L, kz: 1, ky: 1, kx: k}
-	if dim >= 2 {
-		g.ny, g.ky = L, k
+	if len(dims) == 3 {
+		g.nz, g.kz = dims[2], k
 	}
-	if dim == 3 {
-		g.nz, g.kz = L, k
+	for _, L := range dims {
+		if L < k/2 {
+			// Periodic padding wraps once; a kernel wider than that would have to wrap twice.
+			return geometry{}, fmt.Errorf("learned: kernel size %d needs lattice sides of at least %d, got %v", k, k/2, dims)
+		}
 	}
 	g.n = g.nz * g.ny * g.nx
 	return g, nil
@@ -164,10 +161,10 @@ type Model struct {
 	sqrtV  [][]float64
 	invSV  [][]float64 // 1/sqrt(v), zero where v = 0
 	q      [][]float64 // per level, per mode: the reference free kernel, q_i(0) = 0
-	weight []float64   // per level: the DSM loss weight, mean_k v_i(k); 0 for untrainable levels
+	weight []float64   // per level: the DSM loss weight, mean_k v_i(k); 0 for noiseless levels
 	p      params
 
-	plan   *latfft.Plan
+	plan   *rgsampler.FFT
 	bufA   []float64 // channels*n
 	bufB   []float64 // channels*n
 	bufOut []float64 // n
@@ -175,13 +172,29 @@ type Model struct {
 	tr *trainer // built on the first Train
 }
 
-// newModel sets up the model on an L^dim lattice for the diffusion d.
-func newModel(L, dim int, d schedule, cfg Config) (*Model, error) {
+// New returns an untrained model for the diffusion d: S_eff at its Gaussian reference values
+// (Z = 1, m2_i from the reference start, lambda = 0) and a CNN whose output starts small.
+// d must have 1 to 3 axes.
+func New(d *rgsampler.Diffusion, cfg Config) (*Model, error) {
+	if d == nil {
+		return nil, errors.New("learned: nil diffusion")
+	}
+	return newModel(d.Dims(), d, cfg)
+}
+
+// schedule is what the model needs of a diffusion (the tests also use a stand-in).
+type schedule interface {
+	Levels() int
+	Time(level int) float64
+	Marginal(level int) (a, v []float64)
+}
+
+func newModel(dims []int, d schedule, cfg Config) (*Model, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	geo, err := newGeometry(L, dim, cfg.KernelSize)
+	geo, err := newGeometry(dims, cfg.KernelSize)
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +202,12 @@ func newModel(L, dim int, d schedule, cfg Config) (*Model, error) {
 	if K < 1 {
 		return nil, errors.New("learned: the diffusion has no levels")
 	}
-	m := &Model{cfg: cfg, geo: geo, levels: K, plan: latfft.NewPlan(L, dim)}
-	p2 := momentumSquared(geo)
+	plan, err := rgsampler.NewFFT(geo.dims)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg, geo: geo, levels: K, plan: plan}
+	p2 := rgsampler.MomentumSquared(geo.dims)
 	trainable := 0
 	for i := 0; i < K; i++ {
 		a, v := d.Marginal(i)
@@ -210,15 +227,15 @@ func newModel(L, dim int, d schedule, cfg Config) (*Model, error) {
 			}
 			vmax, vmin, vsum = math.Max(vmax, v[k]), math.Min(vmin, v[k]), vsum+v[k]
 		}
-		w := 0.0
+		w, out := 0.0, 0.0
 		switch {
 		case vmax == 0:
-			// The data level (t = 0) has no noise: denoising cannot train it, and the bridge
-			// only ever needs the score at levels above 0.
+			// A noiseless level (the target, t = 0): denoising cannot train it, so S_eff alone is
+			// fitted there in closed form (fitNoiseless) and the CNN is off.
 		case vmin == 0:
 			return nil, fmt.Errorf("learned: level %d leaves some modes noiseless: denoising score matching is undefined there", i)
 		default:
-			w = vsum / float64(geo.n)
+			w, out = vsum/float64(geo.n), cfg.OutputScale
 			trainable++
 		}
 		q := make([]float64, geo.n)
@@ -233,7 +250,7 @@ func newModel(L, dim int, d schedule, cfg Config) (*Model, error) {
 		m.p.z = append(m.p.z, 1)
 		m.p.m2 = append(m.p.m2, 1/c0)
 		m.p.lam = append(m.p.lam, 0)
-		m.p.out = append(m.p.out, cfg.OutputScale)
+		m.p.out = append(m.p.out, out)
 	}
 	if trainable == 0 {
 		return nil, errors.New("learned: the diffusion has no level with noise to train on")
@@ -273,24 +290,12 @@ func (m *Model) allocBuffers() {
 	m.bufOut = make([]float64, m.geo.n)
 }
 
-func momentumSquared(g geometry) []float64 {
-	p2 := make([]float64, g.n)
-	for k := range p2 {
-		r := k
-		for mu := 0; mu < g.dim; mu++ {
-			h := math.Sin(math.Pi * float64(r%g.L) / float64(g.L))
-			p2[k] += 4 * h * h
-			r /= g.L
-		}
-	}
-	return p2
-}
-
 // Levels returns the number of RG levels of the diffusion the model was built for.
 func (m *Model) Levels() int { return m.levels }
 
-// Couplings returns the learned running couplings of S_eff, one row per level. Rows for
-// levels without noise (t = 0) hold their initial values: denoising does not train them.
+// Couplings returns the learned running couplings of S_eff, one row per level. Levels with
+// noise are learned by denoising score matching (with the CNN alongside); the noiseless target
+// level t = 0 by the closed-form score-matching fit of S_eff alone (see Train).
 func (m *Model) Couplings() []Coupling {
 	rows := make([]Coupling, m.levels)
 	for i := range rows {
@@ -299,24 +304,22 @@ func (m *Model) Couplings() []Coupling {
 	return rows
 }
 
-// Trained reports whether the model trains level i (whether that level carries noise).
-func (m *Model) Trained(level int) bool {
-	return level >= 0 && level < m.levels && m.weight[level] > 0
-}
-
 // WriteCouplingsCSV writes the learned flow of the couplings as CSV with the header
-// level,time,z,m2,lambda,trained.
+// level,time,z,m2,lambda,method; method is "dsm" (denoising score matching, S_eff plus CNN) or
+// "sm" (the closed-form score-matching fit of S_eff at the noiseless level).
 func (m *Model) WriteCouplingsCSV(w io.Writer) error {
-	buf := []byte("level,time,z,m2,lambda,trained\n")
+	buf := []byte("level,time,z,m2,lambda,method\n")
 	for _, c := range m.Couplings() {
 		buf = strconv.AppendInt(buf, int64(c.Level), 10)
 		for _, x := range []float64{c.Time, c.Z, c.M2, c.Lambda} {
 			buf = append(buf, ',')
 			buf = strconv.AppendFloat(buf, x, 'g', -1, 64)
 		}
-		buf = append(buf, ',')
-		buf = strconv.AppendBool(buf, m.Trained(c.Level))
-		buf = append(buf, '\n')
+		if m.weight[c.Level] > 0 {
+			buf = append(buf, ",dsm\n"...)
+		} else {
+			buf = append(buf, ",sm\n"...)
+		}
 	}
 	_, err := w.Write(buf)
 	return err
@@ -324,10 +327,12 @@ func (m *Model) WriteCouplingsCSV(w io.Writer) error {
 
 // Clone returns an independent copy with equal parameters and its own buffers. The copy does
 // not share the optimizer's state: training it starts a fresh Adam.
-func (m *Model) Clone() *Model {
+func (m *Model) Clone() rgsampler.Score { return m.clone() }
+
+func (m *Model) clone() *Model {
 	c := *m
 	c.p = m.p.clone()
-	c.plan = latfft.NewPlan(m.geo.L, m.geo.dim)
+	c.plan, _ = rgsampler.NewFFT(m.geo.dims) // the dims were validated by New
 	c.tr = nil
 	c.allocBuffers()
 	return &c
@@ -348,8 +353,11 @@ func (m *Model) Eval(dst, phi []float64, level int) {
 	}
 }
 
-// Train does steps Adam steps of denoising score matching on the level-0 samples, drawing
-// samples, levels and noise from rng. The optimizer's state carries over between calls.
+// Train fits the model to the level-0 samples. Noisy levels get steps Adam steps of denoising
+// score matching with gorgonia, drawing samples, levels and noise from rng; the optimizer's
+// state carries over between calls. A noiseless level (t = 0), where denoising is undefined,
+// gets S_eff alone fitted first by score matching (Hyvarinen), which for S_eff linear in its
+// couplings is a 3x3 linear solve: for a phi^4 target it recovers the action's own couplings.
 func (m *Model) Train(ctx context.Context, samples [][]float64, steps int, rng *rand.Rand) error {
 	if len(samples) == 0 {
 		return errors.New("learned: no samples to train on")
@@ -358,6 +366,9 @@ func (m *Model) Train(ctx context.Context, samples [][]float64, steps int, rng *
 		if len(s) != m.geo.n {
 			return fmt.Errorf("learned: sample %d has %d sites, want %d", j, len(s), m.geo.n)
 		}
+	}
+	if err := m.fitNoiseless(samples); err != nil {
+		return err
 	}
 	if m.tr == nil {
 		tr, err := newTrainer(m)

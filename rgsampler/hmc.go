@@ -1,0 +1,264 @@
+package rgsampler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// HMCConfig sets up a Fourier-accelerated HMC chain. Zero values take the defaults.
+type HMCConfig struct {
+	// Kernel is the mass matrix, per-mode eigenvalues (all > 0). nil: the target's
+	// QuadraticKernel(M2Floor) when it implements Quadratic, else the identity. With the free
+	// action's kernel every free mode oscillates with period 2 pi in trajectory time, which is
+	// what makes the acceleration independent of L.
+	Kernel []float64
+	// M2Floor raises the bare m2 in the default kernel (default 0.5), keeping it positive in the
+	// double-well regime m2 < 0.
+	M2Floor float64
+	// TrajLength is the trajectory length in HMC time (default pi/2: a quarter period of the
+	// free modes, after which a free field is independent of its start).
+	TrajLength float64
+	// StepSize is the initial leapfrog step (default 0.3); Warmup tunes it.
+	StepSize float64
+	// TargetAccept is the Metropolis acceptance that Warmup aims for (default 0.8).
+	TargetAccept float64
+	// FlipProb is the probability per trajectory of also proposing the global move
+	// phi -> -phi, accepted with the exact ratio p(-phi)/p(phi) (default 0.5; negative
+	// disables it).
+	FlipProb float64
+	// Trajectories per returned sample (default 1).
+	Trajectories int
+}
+
+func (c *HMCConfig) defaults() {
+	if c.M2Floor == 0 {
+		c.M2Floor = 0.5
+	}
+	if c.TrajLength == 0 {
+		c.TrajLength = math.Pi / 2
+	}
+	if c.StepSize == 0 {
+		c.StepSize = 0.3
+	}
+	if c.TargetAccept == 0 {
+		c.TargetAccept = 0.8
+	}
+	if c.FlipProb == 0 {
+		c.FlipProb = 0.5
+	}
+	if c.Trajectories == 0 {
+		c.Trajectories = 1
+	}
+}
+
+// HMC is one Fourier-accelerated Hybrid Monte Carlo chain: kinetic energy (1/2) p^T K_M^-1 p
+// with a mass matrix K_M diagonal in momentum, leapfrog integration applied through FFTs,
+// a step size tuned during Warmup and frozen afterwards, and a global phi -> -phi move. It is
+// not safe for concurrent use; run one chain per goroutine (the Target must then be safe for
+// concurrent use, as Phi4 is, or be given one per chain).
+type HMC struct {
+	target Target
+	cfg    HMCConfig
+	rng    *rand.Rand
+	fft    *FFT
+	n      int
+	kern   []float64 // mass matrix eigenvalues
+	sqrtK  []float64
+	invK   []float64
+	h      float64 // leapfrog step
+	phi    []float64
+	logp   float64
+	trial  []float64
+	force  []float64
+	vel    []float64
+	mom    []complex128 // momentum in Fourier space
+	tmp    []complex128
+	flip   []float64
+}
+
+// NewHMC returns a chain on the box dims (axis 0 fastest) started at init (copied; nil starts
+// at phi = 0), with its own random stream PCG(seed, stream).
+func NewHMC(target Target, dims []int, init []float64, cfg HMCConfig, seed, stream uint64) (*HMC, error) {
+	cfg.defaults()
+	fft, err := NewFFT(dims)
+	if err != nil {
+		return nil, err
+	}
+	n := fft.Sites()
+	if init != nil && len(init) != n {
+		return nil, fmt.Errorf("HMC: initial field has %d sites, lattice has %d", len(init), n)
+	}
+	if !(cfg.TrajLength > 0) || !(cfg.StepSize > 0) || !(cfg.TargetAccept > 0 && cfg.TargetAccept < 1) || cfg.Trajectories < 1 {
+		return nil, errors.New("HMC: trajectory length and step size must be > 0, target acceptance in (0,1), trajectories >= 1")
+	}
+	kern := cfg.Kernel
+	if kern == nil {
+		if q, ok := target.(Quadratic); ok {
+			kern = q.QuadraticKernel(cfg.M2Floor)
+		} else {
+			kern = make([]float64, n)
+			for k := range kern {
+				kern[k] = 1
+			}
+		}
+	}
+	if len(kern) != n {
+		return nil, fmt.Errorf("HMC: mass kernel has %d modes, lattice has %d", len(kern), n)
+	}
+	h := &HMC{target: target, cfg: cfg, rng: rand.New(rand.NewPCG(seed, stream)), fft: fft, n: n,
+		kern: kern, sqrtK: make([]float64, n), invK: make([]float64, n), h: cfg.StepSize,
+		phi: make([]float64, n), trial: make([]float64, n), force: make([]float64, n),
+		vel: make([]float64, n), mom: make([]complex128, n), tmp: make([]complex128, n),
+		flip: make([]float64, n)}
+	for k, m := range kern {
+		if !(m > 0) || math.IsInf(m, 0) {
+			return nil, fmt.Errorf("HMC: mass kernel must be finite and > 0, mode %d has %v", k, m)
+		}
+		h.sqrtK[k] = math.Sqrt(m)
+		h.invK[k] = 1 / m
+	}
+	if init != nil {
+		copy(h.phi, init)
+	}
+	h.logp = target.LogDensity(h.phi)
+	if math.IsNaN(h.logp) || math.IsInf(h.logp, 1) {
+		return nil, fmt.Errorf("HMC: log density at the initial field is %v", h.logp)
+	}
+	return h, nil
+}
+
+// StepSize returns the current leapfrog step.
+func (h *HMC) StepSize() float64 { return h.h }
+
+// State returns the current field (shared; copy it to keep it).
+func (h *HMC) State() []float64 { return h.phi }
+
+// trajectory runs one HMC trajectory with step eps and nSteps leapfrog steps from the current
+// state and returns the Metropolis acceptance probability; the state is updated if accepted.
+func (h *HMC) trajectory(eps float64, nSteps int) float64 {
+	// p = K_M^(1/2) xi; the kinetic energy of p is then (1/2) |xi|^2.
+	k0 := 0.0
+	for i := range h.vel {
+		x := h.rng.NormFloat64()
+		h.vel[i] = x
+		k0 += x * x
+	}
+	k0 *= 0.5
+	h.fft.Forward(h.mom, h.vel)
+	for k, s := range h.sqrtK {
+		h.mom[k] *= complex(s, 0)
+	}
+	copy(h.trial, h.phi)
+	h.kick(0.5 * eps)
+	for s := 0; s < nSteps; s++ {
+		for k, c := range h.mom {
+			h.tmp[k] = c * complex(h.invK[k], 0)
+		}
+		h.fft.Inverse(h.vel, h.tmp)
+		for i, v := range h.vel {
+			h.trial[i] += eps * v
+		}
+		if s < nSteps-1 {
+			h.kick(eps)
+		} else {
+			h.kick(0.5 * eps)
+		}
+	}
+	k1 := 0.5 * modeNorm2(h.mom, h.invK)
+	lp := h.target.LogDensity(h.trial)
+	dH := (k1 - lp) - (k0 - h.logp)
+	acc := 0.0
+	if !math.IsNaN(dH) {
+		acc = math.Min(1, math.Exp(-dH))
+	}
+	if h.rng.Float64() < acc {
+		h.phi, h.trial = h.trial, h.phi
+		h.logp = lp
+	}
+	return acc
+}
+
+// kick adds eps * grad log p(trial) to the momentum.
+func (h *HMC) kick(eps float64) {
+	h.target.Grad(h.force, h.trial)
+	h.fft.Forward(h.tmp, h.force)
+	for k, f := range h.tmp {
+		h.mom[k] += complex(eps, 0) * f
+	}
+}
+
+// move does one trajectory with a jittered step (uniform within +-10%, against resonances)
+// and the optional global flip; it returns the trajectory's acceptance probability.
+func (h *HMC) move() float64 {
+	nSteps := max(1, int(math.Ceil(h.cfg.TrajLength/h.h)))
+	eps := h.cfg.TrajLength / float64(nSteps) * (0.9 + 0.2*h.rng.Float64())
+	acc := h.trajectory(eps, nSteps)
+	if h.cfg.FlipProb > 0 && h.rng.Float64() < h.cfg.FlipProb {
+		for i, v := range h.phi {
+			h.flip[i] = -v
+		}
+		lp := h.target.LogDensity(h.flip)
+		if h.rng.Float64() < math.Exp(lp-h.logp) {
+			h.phi, h.flip = h.flip, h.phi
+			h.logp = lp
+		}
+	}
+	return acc
+}
+
+// Warmup runs n trajectories while tuning the step size towards the target acceptance by a
+// Robbins-Monro iteration on log(step), then freezes the step at the geometric mean of the
+// second half of its path, so that the chain is exactly Markov (and reversible) afterwards.
+func (h *HMC) Warmup(ctx context.Context, n int) error {
+	logH := math.Log(h.h)
+	sum, cnt := 0.0, 0
+	for i := 0; i < n; i++ {
+		if i%16 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		acc := h.move()
+		logH += (acc - h.cfg.TargetAccept) / math.Pow(float64(i+1), 0.6)
+		logH = math.Min(logH, math.Log(h.cfg.TrajLength))
+		h.h = math.Exp(logH)
+		if i >= n/2 {
+			sum += logH
+			cnt++
+		}
+	}
+	if cnt > 0 {
+		h.h = math.Exp(sum / float64(cnt))
+	}
+	return nil
+}
+
+// Sample fills out[0..n-1] (caller-owned, each of length N) with successive states, each
+// cfg.Trajectories trajectories apart, and returns the mean Metropolis acceptance
+// probability of the trajectories run. On cancellation it stops between samples and returns
+// ctx.Err(); the slots it had not reached are left as they were.
+func (h *HMC) Sample(ctx context.Context, n int, out [][]float64) (float64, error) {
+	if len(out) < n {
+		return 0, fmt.Errorf("HMC.Sample: %d samples requested, %d slots given", n, len(out))
+	}
+	sum, cnt := 0.0, 0
+	for i := 0; i < n; i++ {
+		if ctx.Err() != nil {
+			return ratio(sum, cnt), ctx.Err()
+		}
+		for t := 0; t < h.cfg.Trajectories; t++ {
+			sum += h.move()
+			cnt++
+		}
+		copy(out[i], h.phi)
+	}
+	return ratio(sum, cnt), nil
+}
+
+func ratio(s float64, n int) float64 {
+	if n == 0 {
+		return math.NaN()
+	}
+	return s / float64(n)
+}

@@ -1,0 +1,68 @@
+package rgsampler
+
+import (
+	"math"
+	"testing"
+
+	"vqs/internal/stats"
+)
+
+// twoSiteExact integrates the two-site (L = 2, dim 1) Euclidean phi^4 density by quadrature,
+// with the action written out by hand: on L = 2 both forward bonds join the same pair, so the
+// gradient term is (phi_1 - phi_0)^2. It returns <phi^2>, <M^2>, <M^4> with M = (phi_0+phi_1)/2.
+func twoSiteExact(m2, lambda float64) (phi2, m2mom, m4 float64) {
+	const n = 1200
+	lim := 6.0
+	h := 2 * lim / n
+	var z float64
+	for i := 0; i <= n; i++ {
+		a := -lim + float64(i)*h
+		for j := 0; j <= n; j++ {
+			b := -lim + float64(j)*h
+			s := (b-a)*(b-a) + m2/2*(a*a+b*b) + lambda/24*(a*a*a*a+b*b*b*b)
+			w := math.Exp(-s)
+			m := (a + b) / 2
+			z += w
+			phi2 += w * (a*a + b*b) / 2
+			m2mom += w * m * m
+			m4 += w * m * m * m * m
+		}
+	}
+	return phi2 / z, m2mom / z, m4 / z
+}
+
+// checkMean compares the mean of a Monte Carlo series with an exact value, with an error that
+// accounts for autocorrelation (Gamma method), allowing nSigma error bars.
+func checkMean(t *testing.T, name string, series []float64, exact, nSigma float64) {
+	t.Helper()
+	m := stats.Mean(series)
+	e := stats.ErrorOfMean(series)
+	if !(math.Abs(m-exact) <= nSigma*e) {
+		t.Errorf("%s: %.5f +- %.5f, exact %.5f (%.1f sigma)", name, m, e, exact, (m-exact)/e)
+	} else {
+		t.Logf("%s: %.5f +- %.5f, exact %.5f", name, m, e, exact)
+	}
+}
+
+// powerSpectrumCheck compares the mean per-mode power |phi_k|^2/N of samples with exact
+// covariances c per mode and returns the largest deviation in error bars and the mean squared
+// one.
+func powerSpectrumCheck(t *testing.T, dims []int, samples [][]float64, c []float64) (maxZ, meanZ2 float64) {
+	t.Helper()
+	f, _ := NewFFT(dims)
+	n := f.Sites()
+	xk := make([]complex128, n)
+	series := make([][]float64, n)
+	for _, s := range samples {
+		f.Forward(xk, s)
+		for k, v := range xk {
+			series[k] = append(series[k], (real(v)*real(v)+imag(v)*imag(v))/float64(n))
+		}
+	}
+	for k := range series {
+		z := (stats.Mean(series[k]) - c[k]) / stats.ErrorOfMean(series[k])
+		maxZ = math.Max(maxZ, math.Abs(z))
+		meanZ2 += z * z / float64(n)
+	}
+	return maxZ, meanZ2
+}
