@@ -142,10 +142,11 @@ func (t *trainer) build() (err error) {
 		}
 		return G.BroadcastHadamardProd(field, c, nil, []byte{1})
 	}
-	score, err := perSample(outW, cnn)
+	scaledCNN, err := perSample(outW, cnn)
 	if err != nil {
 		return err
 	}
+	score := scaledCNN
 	for _, term := range []struct{ coupling, field *G.Node }{{zW, qphi}, {m2W, phi}, {lamW, phi3}} {
 		v, err := perSample(term.coupling, term.field)
 		if err != nil {
@@ -162,6 +163,20 @@ func (t *trainer) build() (err error) {
 	sq, err := G.Square(diff)
 	if err != nil {
 		return err
+	}
+	if cfg.CNNPenalty > 0 {
+		// beta |cnn|^2 per site, added before the per-sample weights.
+		csq, err := G.Square(scaledCNN)
+		if err != nil {
+			return err
+		}
+		pen, err := G.Mul(csq, G.NewConstant(cfg.CNNPenalty))
+		if err != nil {
+			return err
+		}
+		if sq, err = G.Add(sq, pen); err != nil {
+			return err
+		}
 	}
 	perB, err := G.Sum(sq, 1)
 	if err != nil {

@@ -40,6 +40,11 @@ type Config struct {
 	// OutputScale is the initial per-level scale of the CNN output, small so that training
 	// starts from the effective action alone (default 0.01).
 	OutputScale float64
+	// CNNPenalty weighs beta |CNN output|^2 in the training loss (same weights as the DSM
+	// term). The CNN can mimic the mass and quartic terms, so without it the split between S_eff
+	// and the CNN drifts and the couplings lose their meaning; with it S_eff takes everything it
+	// can express and the CNN only the rest, shrunk by 1/(1+beta) (default 0.05; negative means 0).
+	CNNPenalty float64
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -64,6 +69,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.OutputScale == 0 {
 		c.OutputScale = 0.01
 	}
+	if c.CNNPenalty == 0 {
+		c.CNNPenalty = 0.05
+	} else if c.CNNPenalty < 0 {
+		c.CNNPenalty = 0
+	}
 	switch {
 	case c.Channels < 1 || c.Layers < 1 || c.BatchSize < 1:
 		return c, fmt.Errorf("learned: Channels, Layers and BatchSize must be positive, got %d, %d, %d",
@@ -76,6 +86,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("learned: RefM2 must be positive, got %g", c.RefM2)
 	case math.IsNaN(c.OutputScale) || math.IsInf(c.OutputScale, 0):
 		return c, fmt.Errorf("learned: OutputScale must be finite, got %g", c.OutputScale)
+	case math.IsNaN(c.CNNPenalty) || math.IsInf(c.CNNPenalty, 0):
+		return c, fmt.Errorf("learned: CNNPenalty must be finite, got %g", c.CNNPenalty)
 	}
 	return c, nil
 }
