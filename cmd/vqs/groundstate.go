@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"vqs/ansatz/mera"
+	"vqs/hamiltonian"
+	"vqs/vmc"
+)
+
+func init() { subcommands = append(subcommands, newGroundStateCmd) }
+
+type groundStateFlags struct {
+	physicsFlags
+	Iters, Samples, MeasureSamples, Chains, Scales, Width, Steps int
+	Optimizer, Init, Out, Sampler                                string
+	LR, Shift                                                    float64
+	Seed                                                         uint64
+	Resume                                                       bool
+	Timeout                                                      time.Duration
+}
+
+// groundStateJSON is the --json output and the "result" part of the run record.
+type groundStateJSON struct {
+	Method         string   `json:"method"`
+	L              int      `json:"L"`
+	Dim            int      `json:"dim"`
+	Sites          int      `json:"sites"`
+	M2             float64  `json:"m2"`
+	Lambda         float64  `json:"lambda"`
+	Energy         float64  `json:"energy"`
+	EnergyErr      float64  `json:"energy_err"`
+	EnergyPerSite  float64  `json:"energy_per_site"`
+	Variance       float64  `json:"variance"`
+	VarianceErr    float64  `json:"variance_err"`
+	GaussianEnergy float64  `json:"gaussian_energy"`
+	ExactEnergy    *float64 `json:"exact_energy"`
+	ExactMethod    string   `json:"exact_method,omitempty"`
+	CorrelationCap *float64 `json:"correlation_captured,omitempty"`
+	Acceptance     float64  `json:"acceptance"`
+	VirialRatio    float64  `json:"virial_ratio"`
+	VirialErr      float64  `json:"virial_ratio_err"`
+	Phi2           float64  `json:"phi2"`
+	Phi2Err        float64  `json:"phi2_err"`
+	AbsM           float64  `json:"abs_m"`
+	AbsMErr        float64  `json:"abs_m_err"`
+	Binder         float64  `json:"binder"`
+	BinderErr      float64  `json:"binder_err"`
+	TauInt         float64  `json:"tau_int"`
+	Samples        int      `json:"samples"`
+	Iterations     int      `json:"iterations"`
+	Seconds        float64  `json:"seconds"`
+	Stopped        string   `json:"stopped,omitempty"`
+	Seed           uint64   `json:"seed"`
+	Optimizer      string   `json:"optimizer"`
+	SamplerName    string   `json:"sampler"`
+	Scales         int      `json:"scales"`
+	Width          int      `json:"width"`
+	Init           string   `json:"init"`
+	Params         int      `json:"params"`
+	Version        string   `json:"version"`
+}
+
+func newGroundStateCmd() *cobra.Command {
+	var f groundStateFlags
+	cmd := &cobra.Command{
+		Use:   "ground-state",
+		Short: "Variational ground state by VMC with the RG-structured (MERA-inspired) ansatz",
+		Long: `ground-state optimizes the RG-structured wavefunctional
+
+  log Psi = -(1/2) sum_k g(k)|phi_k|^2/N + sum_s sum_X f_s(patch of the field coarse-grained s times)
+
+by variational Monte Carlo (samples of |Psi|^2 by Fourier-accelerated HMC; stochastic
+reconfiguration or Adam), then measures with frozen parameters. The Gaussian kernel starts at
+the Gaussian-variational (Hartree) optimum, so iteration 0 is already that upper bound.
+
+It prints the energy with an error bar that accounts for autocorrelation (blocking within each
+chain, combined over independent chains), Var(E_loc) (zero at an eigenstate), the Gaussian bound,
+and the exact energy where one is cheap: the free theory at lambda = 0, exact diagonalization
+on tiny lattices. Energies are in lattice units. The variational energy is an upper bound on E0
+up to its statistical error.
+
+Output files with --out DIR: run.json (parameters, seed, version, timings, final estimates),
+trace.csv (iter,energy,energy_err,variance,acceptance,lr,seconds), checkpoint.json (resume with
+--resume). Ctrl-C or SIGTERM stops the optimization, saves the checkpoint and prints the result
+so far; so does --timeout.`,
+		Example: `  vqs ground-state                                  # 8x8, m2 = 1, lambda = 24, under a minute
+  vqs ground-state --L 16 --m2 -1.55 --lambda 12 --iters 400 --out runs/crit16
+  vqs ground-state --L 32 --lambda 0 --init product --out runs/free32
+  vqs ground-state --out runs/crit16 --resume         # continue from the checkpoint`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runGroundState(cmd, &f) },
+	}
+	f.register(cmd, 8, 1, 24)
+	fl := cmd.Flags()
+	fl.IntVar(&f.Iters, "iters", 200, "optimization iterations")
+	fl.IntVar(&f.Samples, "samples", 1024, "Monte Carlo samples per iteration (all chains together)")
+	fl.IntVar(&f.MeasureSamples, "measure-samples", 0, "samples of the final measurement with frozen parameters (0: 8 x --samples)")
+	fl.IntVar(&f.Chains, "chains", 16, "independent Markov chains, run in parallel on all cores")
+	fl.IntVar(&f.Scales, "scales", -1, "RG levels with local non-Gaussian terms, from the finest (-1: all; 0: Gaussian only)")
+	fl.IntVar(&f.Width, "width", 4, "hidden units of each local function f_s")
+	fl.IntVar(&f.Steps, "steps", 4, "leapfrog steps per HMC trajectory (total rotation angle pi/2)")
+	fl.StringVar(&f.Optimizer, "optimizer", "sr", "sr (stochastic reconfiguration, natural gradient) or adam")
+	fl.Float64Var(&f.LR, "lr", 0, "learning rate: imaginary-time step for sr, step size for adam (0: 0.05 for sr, 0.01 for adam); cosine-decayed to 1/10 over the second half")
+	fl.Float64Var(&f.Shift, "sr-shift", 0.05, "sr: relative diagonal shift of the S matrix (regularizes poorly sampled directions)")
+	fl.StringVar(&f.Init, "init", "hartree", "starting state: hartree (the Gaussian-variational optimum) or product (g(k) constant: a deliberately wrong product state)")
+	fl.StringVar(&f.Sampler, "sampler", "hmc", "sampler of |Psi|^2: hmc (Fourier-accelerated, preconditioned by the Gaussian part)")
+	fl.Uint64Var(&f.Seed, "seed", 1, "random seed; the run is reproducible given the seed and --chains")
+	fl.StringVar(&f.Out, "out", "", "directory for run.json, trace.csv and checkpoint.json (created if missing)")
+	fl.BoolVar(&f.Resume, "resume", false, "resume from the checkpoint in --out (same physics and ansatz flags required)")
+	fl.DurationVar(&f.Timeout, "timeout", 0, "stop the optimization cleanly after this long (e.g. 10m), then measure and save")
+	return cmd
+}
+
+// problemKey is what must match between a checkpoint and a resumed run.
+type problemKey struct {
+	L, Dim, Scales, Width, Chains int
+	M2, Lambda                    float64
+	Init                          string
+}
+
+func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
+	m, err := f.model()
+	if err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return usageError{err}
+	}
+	ctx := cmd.Context()
+	if f.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.Timeout)
+		defer cancel()
+	}
+	hart, err := hamiltonian.SolveHartree(m)
+	if err != nil {
+		return err
+	}
+	ans, err := mera.New(m, mera.Config{Scales: f.Scales, Width: f.Width, Init: f.Init})
+	if err != nil {
+		return usageError{err}
+	}
+	wf := vmc.MERA{Ansatz: ans}
+	key := problemKey{m.L, m.Dim, f.Scales, f.Width, f.Chains, m.M2, m.Lambda, f.Init}
+	var cp *vmc.Checkpoint
+	ckptPath := ""
+	if f.Out != "" {
+		if err := os.MkdirAll(f.Out, 0o755); err != nil {
+			return err
+		}
+		ckptPath = filepath.Join(f.Out, "checkpoint.json")
+		if f.Resume {
+			if cp, err = vmc.LoadCheckpoint(ckptPath); err != nil {
+				return err
+			}
+			var old problemKey
+			if err := readJSONFile(filepath.Join(f.Out, "problem.json"), &old); err != nil {
+				return err
+			}
+			if old != key {
+				return usageError{fmt.Errorf("--resume: the checkpoint in %s is for %+v, not %+v", f.Out, old, key)}
+			}
+		} else if err := writeJSONFile(filepath.Join(f.Out, "problem.json"), key); err != nil {
+			return err
+		}
+	}
+	seed := f.Seed
+	if cp != nil {
+		seed += uint64(cp.Iter) * 7919 // fresh streams after a resume, still determined by the seed
+	}
+	sampler, err := vmc.NewHMC(wf, m.L, m.Dim, f.Chains, f.Steps, seed)
+	if err != nil {
+		return err
+	}
+	lr := f.LR
+	if lr == 0 {
+		lr = 0.05
+		if f.Optimizer == "adam" {
+			lr = 0.01
+		}
+	}
+	prog := newProgress(cmd.ErrOrStderr(), f.Iters)
+	cfg := vmc.Config{Iterations: f.Iters, Samples: f.Samples, MeasureSamples: f.MeasureSamples,
+		Optimizer: f.Optimizer, LR: lr, Shift: f.Shift, Checkpoint: ckptPath, Progress: prog.update}
+	if cfg.MeasureSamples == 0 {
+		cfg.MeasureSamples = 8 * f.Samples
+	}
+	t0 := time.Now()
+	res, err := vmc.Run(ctx, m, wf, sampler, cfg, cp)
+	prog.done()
+	if err != nil {
+		return err
+	}
+	fin := res.Final
+	if !finiteAll(fin.Energy.Value, fin.Energy.Error, fin.Variance.Value) {
+		return errors.New("the final energy is not finite; no result written (try a smaller --lr)")
+	}
+	out := groundStateJSON{Method: "vmc", L: m.L, Dim: m.Dim, Sites: m.N, M2: m.M2, Lambda: m.Lambda,
+		Energy: fin.Energy.Value, EnergyErr: fin.Energy.Error, EnergyPerSite: fin.Energy.Value / float64(m.N),
+		Variance: fin.Variance.Value, VarianceErr: fin.Variance.Error, GaussianEnergy: hart.Energy,
+		Acceptance: fin.Acceptance, VirialRatio: fin.Virial.Value, VirialErr: fin.Virial.Error,
+		Phi2: fin.Phi2.Value, Phi2Err: fin.Phi2.Error, AbsM: fin.AbsM.Value, AbsMErr: fin.AbsM.Error,
+		Binder: fin.Binder.Value, BinderErr: fin.Binder.Error, TauInt: fin.TauInt, Samples: fin.Samples,
+		Iterations: res.Iterations, Seconds: time.Since(t0).Seconds(), Stopped: res.Stopped, Seed: f.Seed,
+		Optimizer: f.Optimizer, SamplerName: f.Sampler, Scales: f.Scales, Width: f.Width, Init: f.Init,
+		Params: ans.NumParams(), Version: version}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && res.Stopped == "interrupted" {
+		out.Stopped = "timeout"
+	}
+	if ex, how, ok := exactReference(ctx, m); ok {
+		out.ExactEnergy, out.ExactMethod = &ex, how
+		if corr := hart.Energy - ex; corr > 1e-12*math.Abs(ex) {
+			c := (hart.Energy - fin.Energy.Value) / corr
+			out.CorrelationCap = &c
+		}
+	}
+	if f.Out != "" {
+		if err := writeTrace(filepath.Join(f.Out, "trace.csv"), res.Trace); err != nil {
+			return err
+		}
+		rec := map[string]any{"kind": "ground-state", "version": version, "seed": f.Seed,
+			"started": t0.UTC().Format(time.RFC3339), "finished": time.Now().UTC().Format(time.RFC3339),
+			"host": hostname(), "cpus": runtime.NumCPU(), "flags": f, "result": out,
+			"param_names": ans.ParamNames(), "params": res.Params, "trace": "trace.csv"}
+		if err := writeJSONFile(filepath.Join(f.Out, "run.json"), rec); err != nil {
+			return err
+		}
+	}
+	if f.JSON {
+		return writeJSON(cmd.OutOrStdout(), out)
+	}
+	printGroundState(cmd.OutOrStdout(), out, res)
+	return nil
+}
+
+func (f *groundStateFlags) validate() error {
+	switch {
+	case f.Iters < 0:
+		return fmt.Errorf("--iters must be >= 0, got %d", f.Iters)
+	case f.Chains < 1:
+		return fmt.Errorf("--chains must be >= 1, got %d", f.Chains)
+	case f.Samples < f.Chains:
+		return fmt.Errorf("--samples (%d) must be at least --chains (%d)", f.Samples, f.Chains)
+	case f.MeasureSamples < 0:
+		return fmt.Errorf("--measure-samples must be >= 0")
+	case f.Steps < 1:
+		return fmt.Errorf("--steps must be >= 1")
+	case f.Optimizer != "sr" && f.Optimizer != "adam":
+		return fmt.Errorf("--optimizer must be sr or adam, got %q", f.Optimizer)
+	case f.Init != "hartree" && f.Init != "product":
+		return fmt.Errorf("--init must be hartree or product, got %q", f.Init)
+	case f.Sampler != "hmc":
+		return fmt.Errorf("--sampler must be hmc, got %q", f.Sampler)
+	case math.IsNaN(f.LR) || math.IsInf(f.LR, 0) || f.LR < 0:
+		return fmt.Errorf("--lr must be a finite number >= 0")
+	case f.Resume && f.Out == "":
+		return fmt.Errorf("--resume needs --out DIR holding the checkpoint")
+	}
+	return nil
+}
+
+func printGroundState(w io.Writer, o groundStateJSON, res *vmc.Result) {
+	r := report{w: w}
+	r.add("method", "VMC, RG-structured ansatz (%d parameters), %s, %d iterations", o.Params, o.Optimizer, o.Iterations)
+	r.add("lattice", "%d^%d = %d sites, m2 = %g, lambda = %g", o.L, o.Dim, o.Sites, o.M2, o.Lambda)
+	r.add("energy", "%.10g +- %.2g", o.Energy, o.EnergyErr)
+	r.add("energy per site", "%.10g +- %.2g", o.EnergyPerSite, o.EnergyErr/float64(o.Sites))
+	r.add("Var(E_loc)", "%.4g +- %.2g", o.Variance, o.VarianceErr)
+	r.add("Gaussian bound", "%.10g  (VMC - bound = %.4g, %.1f sigma)", o.GaussianEnergy,
+		o.Energy-o.GaussianEnergy, (o.Energy-o.GaussianEnergy)/o.EnergyErr)
+	if o.ExactEnergy != nil {
+		r.add("exact", "%.10g  (%s; VMC - exact = %.3g, %.1f sigma)", *o.ExactEnergy, o.ExactMethod,
+			o.Energy-*o.ExactEnergy, (o.Energy-*o.ExactEnergy)/o.EnergyErr)
+	}
+	if o.CorrelationCap != nil {
+		r.add("correlation energy", "%.2f%% captured", 100**o.CorrelationCap)
+	}
+	r.add("virial ratio", "%.5f +- %.2g  (1 at an eigenstate)", o.VirialRatio, o.VirialErr)
+	r.add("<phi^2>", "%.6g +- %.2g", o.Phi2, o.Phi2Err)
+	r.add("<|M|>", "%.6g +- %.2g", o.AbsM, o.AbsMErr)
+	r.add("Binder cumulant", "%.5g +- %.2g", o.Binder, o.BinderErr)
+	r.add("acceptance", "%.3f", o.Acceptance)
+	r.add("tau_int(E_loc)", "%.2f samples", o.TauInt)
+	r.add("samples", "%d (measurement)", o.Samples)
+	r.add("time", "%.1f s", o.Seconds)
+	if o.Stopped != "" {
+		r.add("stopped", "%s", o.Stopped)
+	}
+	r.flush()
+}
+
+func finiteAll(xs ...float64) bool {
+	for _, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func writeTrace(path string, tr []vmc.IterStats) error {
+	var b []byte
+	b = append(b, "iter,energy,energy_err,variance,acceptance,lr,seconds\n"...)
+	for _, s := range tr {
+		b = fmt.Appendf(b, "%d,%.12g,%.6g,%.6g,%.4f,%.6g,%.3f\n", s.Iter, s.Energy, s.EnergyErr, s.Variance, s.Acceptance, s.LR, s.Seconds)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// progress prints a live status line on stderr: in place on a terminal, otherwise a line every
+// few percent so that logs stay short.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	total int
+	every int
+	last  string
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil {
+			tty = st.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	return &progress{w: w, tty: tty, total: total, every: max(1, total/20)}
+}
+
+func (p *progress) update(s vmc.IterStats) {
+	left := time.Duration(0)
+	if s.Iter > 0 {
+		left = time.Duration(s.Seconds / float64(s.Iter) * float64(p.total-s.Iter) * float64(time.Second)).Round(time.Second)
+	}
+	line := fmt.Sprintf("iter %d/%d  E = %.8g +- %.2g  Var(E_loc) = %.3g  acc = %.2f  left %v",
+		s.Iter, p.total, s.Energy, s.EnergyErr, s.Variance, s.Acceptance, left)
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.last = line
+	} else if s.Iter%p.every == 0 || s.Iter == p.total {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+func (p *progress) done() {
+	if p.tty && p.last != "" {
+		fmt.Fprintln(p.w)
+	}
+}
