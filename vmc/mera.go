@@ -21,5 +21,7 @@ func (e meraEvaluator) LogPsi(phi []float64) float64 { return e.a.LogPsi(e.ws, p
 func (e meraEvaluator) LocalTerms(phi, grad []float64) float64 {
 	return e.a.LocalTerms(e.ws, phi, grad)
 }
-func (e meraEvaluator) LocalEnergy(phi []float64) LocalEnergy { return LocalEnergy(e.a.LocalEnergy(e.ws, phi)) }
-func (e meraEvaluator) LogDerivParams(phi, o []float64)     { e.a.LogDerivParams(e.ws, phi, o) }
+func (e meraEvaluator) LocalEnergy(phi []float64) LocalEnergy {
+	return LocalEnergy(e.a.LocalEnergy(e.ws, phi))
+}
+func (e meraEvaluator) LogDerivParams(phi, o []float64) { e.a.LogDerivParams(e.ws, phi, o) }
