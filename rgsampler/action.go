@@ -151,3 +151,37 @@ func (p *Phi4) QuadraticKernel(m2Floor float64) []float64 {
 	}
 	return q
 }
+
+// HartreeMass returns the squared mass M2 of the best Gaussian approximation of the symmetric
+// phase (Euclidean Hartree / self-consistent one-loop): M2 = m2 + (lambda/2) <phi^2>_M2 with
+// <phi^2>_M2 = (1/N) sum_k 1/Q_k(M2) the free propagator at mass M2 (the path integral's
+// kernel for the path integral). It always has a unique root M2 > 0 when lambda > 0, because
+// the zero mode makes <phi^2> diverge as M2 -> 0; at lambda = 0 it is m2. It is the default
+// Gaussian reference of the samplers (HMC mass floor, bridge reference covariance).
+func (p *Phi4) HartreeMass() float64 {
+	m2, lam := p.Couplings()
+	if lam == 0 {
+		return m2
+	}
+	f := func(M2 float64) float64 {
+		q := p.QuadraticKernel(M2)
+		s := 0.0
+		for _, v := range q {
+			s += 1 / v
+		}
+		return M2 - m2 - lam/2*s/float64(len(q))
+	}
+	lo, hi := 1e-12, math.Max(1, 2*math.Abs(m2))
+	for f(hi) < 0 {
+		hi *= 2
+	}
+	for i := 0; i < 200 && hi-lo > 1e-14*hi; i++ {
+		mid := 0.5 * (lo + hi)
+		if f(mid) < 0 {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return 0.5 * (lo + hi)
+}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"vqs/hamiltonian"
 )
 
 func randomField(n int, scale float64, seed uint64) []float64 {
@@ -120,4 +122,24 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestHartreeMass checks the gap equation with the propagator summed independently from
+// hamiltonian's momentum table, and the lambda = 0 limit.
+func TestHartreeMass(t *testing.T) {
+	if got := must(NewPhi4(8, 2, 0.7, 0)).HartreeMass(); got != 0.7 {
+		t.Fatalf("lambda = 0: %v", got)
+	}
+	L, m2, lam := 8, -0.6, 24.0
+	p := must(NewPhi4(L, 2, m2, lam))
+	M2 := p.HartreeMass()
+	lat, _ := hamiltonian.NewLattice(L, 2)
+	g := 0.0
+	for _, q := range lat.MomentumSquared() {
+		g += 1 / (q + M2)
+	}
+	g /= float64(lat.N)
+	if r := M2 - m2 - lam/2*g; math.Abs(r) > 1e-9 || !(M2 > 0) {
+		t.Fatalf("M2 = %v leaves gap-equation residual %v", M2, r)
+	}
 }

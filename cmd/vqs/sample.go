@@ -1,0 +1,587 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"vqs/rgsampler"
+	"vqs/rgsampler/learned"
+)
+
+func init() { subcommands = append(subcommands, newSampleCmd) }
+
+// sampleFlags are the options of vqs sample.
+type sampleFlags struct {
+	dim          int
+	L            int
+	sizes        string
+	lt           int
+	eps          float64
+	m2, lambda   float64
+	method       string
+	scheme       string
+	reverse      string
+	mu2          float64
+	levels       int
+	depths       string
+	score        string
+	trainSteps   int
+	trainPhases  int
+	trainSamples int
+	samples      int
+	warmup       int
+	chains       int
+	seed         uint64
+	flip         float64
+	json         bool
+}
+
+// estimateJSON is one observable in the --json output.
+type estimateJSON struct {
+	Mean    *float64 `json:"mean"`
+	Err     *float64 `json:"err"`
+	Tau     *float64 `json:"tau_int"`
+	TauErr  *float64 `json:"tau_int_err"`
+	ESS     *float64 `json:"ess"`
+	ESSPerS *float64 `json:"ess_per_s"`
+}
+
+type depthJSON struct {
+	Depth      int     `json:"depth"`
+	Tries      int     `json:"tries"`
+	Accepted   int     `json:"accepted"`
+	Acceptance float64 `json:"acceptance"`
+}
+
+type runJSON struct {
+	Sampler      string                  `json:"sampler"`
+	L            int                     `json:"L"`
+	Sites        int                     `json:"sites"`
+	Score        string                  `json:"score,omitempty"`
+	Samples      int                     `json:"samples_per_chain"`
+	Chains       int                     `json:"chains"`
+	Seconds      float64                 `json:"sampling_seconds"`
+	SetupSeconds float64                 `json:"setup_seconds"`
+	Acceptance   *float64                `json:"acceptance"`
+	StepSize     *float64                `json:"hmc_step_size,omitempty"`
+	Depths       []depthJSON             `json:"depths,omitempty"`
+	Observables  map[string]estimateJSON `json:"observables"`
+	Correlator   [][]estimateJSON        `json:"correlator"`
+	Couplings    []learned.Coupling      `json:"learned_couplings,omitempty"`
+	Interrupted  bool                    `json:"interrupted,omitempty"`
+}
+
+type sampleJSON struct {
+	Command string    `json:"command"`
+	Dim     int       `json:"dim"`
+	Lt      int       `json:"Lt,omitempty"`
+	Eps     float64   `json:"eps,omitempty"`
+	M2      float64   `json:"m2"`
+	Lambda  float64   `json:"lambda"`
+	Scheme  string    `json:"scheme"`
+	Reverse string    `json:"reverse"`
+	Seed    uint64    `json:"seed"`
+	Runs    []runJSON `json:"runs"`
+	Version string    `json:"version"`
+}
+
+func newSampleCmd() *cobra.Command {
+	var f sampleFlags
+	cmd := &cobra.Command{
+		Use:   "sample",
+		Short: "Sample Euclidean lattice phi^4 with Fourier-accelerated HMC or the RG bridge sampler",
+		Long: `sample draws field configurations of Euclidean lattice phi^4 theory and measures
+
+  <phi^2>    site average of phi_x^2
+  <|M|>      M = (1/N) sum_x phi_x, the mean field
+  chi        N (<M^2> - <|M|>^2), the finite-volume susceptibility (stays finite when broken)
+  U          1 - <M^4> / (3 <M^2>^2), the Binder cumulant (0 Gaussian, 2/3 ordered)
+  G(r)       (1/N) sum_x phi_x phi_{x + r e_0}, the two-point function along axis 0
+
+with Gamma-method errors (Wolff), integrated autocorrelation times tau_int in samples, the
+effective sample size ESS summed over chains and ESS per second of sampling wall time.
+
+Actions (lattice units, periodic):
+  --dim 2: S = sum_x [ (1/2) sum_mu (phi_{x+mu}-phi_x)^2 + (m2/2) phi^2 + (lambda/24) phi^4 ] on L^2
+  --dim 3: the path integral of the 2D Hamiltonian on Lt time slices of spacing eps,
+           S_E = sum_tau [ sum_x (phi_{tau+1,x}-phi_{tau,x})^2/(2 eps) + eps V(phi_tau) ];
+           G(r) is then along a spatial axis.
+lambda multiplies phi^4/4!; users of the lambda/4 convention pass 6x their value.
+
+Samplers:
+  hmc     Fourier-accelerated HMC: mass matrix = the free action's kernel with m2 raised to the
+          Gaussian (Hartree) mass, step size tuned to acceptance 0.8 during --warmup then frozen,
+          trajectory length pi/2, global phi -> -phi move.
+  bridge  RG bridge sampler: the RG flow as a diffusion (--scheme), proposals by its reverse
+          kernels driven by a score, exact Metropolis-Hastings on the joint chain; acceptance is
+          reported per depth. --score learned trains the learned RG score (rgsampler/learned:
+          effective action with running couplings m2_i, lambda_i plus a small CNN) by denoising
+          score matching on the chain's own samples for --train-phases phases, then freezes it
+          and prints the learned couplings. --score gaussian uses the exact score of the free
+          theory at the Hartree mass. Any score gives exact results; a better one only raises
+          the acceptance.
+  both    runs hmc then bridge with the same settings and prints ESS/s ratios.`,
+		Example: `  vqs sample --dim 2 --L 16 --m2 -0.6 --lambda 24 --method both --samples 4000
+  vqs sample --dim 2 --sizes 8,16,32 --m2 -0.6 --lambda 24 --method both --score gaussian
+  vqs sample --dim 3 --L 8 --Lt 16 --eps 0.25 --m2 1 --lambda 24 --method hmc --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSample(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.dim, "dim", 2, "Euclidean dimension D: 2 (classic 2D lattice action) or 3 (path integral of the 2D Hamiltonian)")
+	fl.IntVar(&f.L, "L", 16, "lattice side length in sites (spatial side for --dim 3)")
+	fl.StringVar(&f.sizes, "sizes", "", "comma-separated list of L values to run one after the other in this invocation (overrides --L), e.g. 8,16,32")
+	fl.IntVar(&f.lt, "Lt", 0, "number of time slices for --dim 3 (default: L); beta = Lt*eps")
+	fl.Float64Var(&f.eps, "eps", 1, "time spacing for --dim 3, in lattice units of the spatial spacing (> 0)")
+	fl.Float64Var(&f.m2, "m2", -0.6, "bare mass squared m2 (lattice units); may be < 0 when lambda > 0 (double well)")
+	fl.Float64Var(&f.lambda, "lambda", 24, "quartic coupling, coefficient of phi^4/4! (pass 6x a lambda/4-convention value); >= 0")
+	fl.StringVar(&f.method, "method", "bridge", "sampler: hmc, bridge, or both (hmc then bridge, with ESS/s ratios)")
+	fl.StringVar(&f.scheme, "scheme", "heat", "RG diffusion of the bridge: heat (A = p^2+mu2, B = 1) or polchinski (cutoff exp(-(p^2+mu2)/Lambda^2), t = 1/Lambda^2)")
+	fl.StringVar(&f.reverse, "reverse", "posterior", "bridge reverse kernel: posterior (Tweedie mean, exact for Gaussian targets) or euler (Euler-Maruyama step of the reverse SDE)")
+	fl.Float64Var(&f.mu2, "mu2", 0, "IR mass squared of the RG diffusion, lattice units (> 0; default: the Hartree mass squared, at least 0.05)")
+	fl.IntVar(&f.levels, "levels", 12, "number K of RG steps (levels 0..K), geometric in RG time from 0.2/A_max to 3/mu2")
+	fl.StringVar(&f.depths, "depths", "all", "bridge depth schedule, cycled: all (1..K) or a comma-separated list of depths in 1..K")
+	fl.StringVar(&f.score, "score", "learned", "bridge score: learned (trained, see --train-*) or gaussian (exact free score at the Hartree mass)")
+	fl.IntVar(&f.trainSteps, "train-steps", 200, "optimizer steps per training phase of the learned score (0 = no training: the learned model's Gaussian start)")
+	fl.IntVar(&f.trainPhases, "train-phases", 3, "adaptive phases: sample, then retrain the score on the chains' own samples")
+	fl.IntVar(&f.trainSamples, "train-samples", 64, "samples per chain per training phase")
+	fl.IntVar(&f.samples, "samples", 2000, "measured samples per chain (after warm-up; one HMC trajectory or one bridge move each)")
+	fl.IntVar(&f.warmup, "warmup", 300, "warm-up samples per chain before training and measuring (HMC tunes its step size here)")
+	fl.IntVar(&f.chains, "chains", 2, "independent chains, one goroutine each")
+	fl.Uint64Var(&f.seed, "seed", 1, "random seed; chain c uses the PCG stream (seed, c), so runs are reproducible")
+	fl.Float64Var(&f.flip, "flip", 0.5, "probability per move of proposing the global flip phi -> -phi (0 disables)")
+	fl.BoolVar(&f.json, "json", false, "print one JSON object on stdout instead of the human-readable report")
+	return cmd
+}
+
+// validate checks the flags that the library does not.
+func (f *sampleFlags) validate() ([]int, error) {
+	if f.dim != 2 && f.dim != 3 {
+		return nil, fmt.Errorf("--dim must be 2 or 3, got %d", f.dim)
+	}
+	switch f.method {
+	case "hmc", "bridge", "both":
+	default:
+		return nil, fmt.Errorf("--method must be hmc, bridge or both, got %q", f.method)
+	}
+	if f.score != "learned" && f.score != "gaussian" {
+		return nil, fmt.Errorf("--score must be learned or gaussian, got %q", f.score)
+	}
+	if f.reverse != "posterior" && f.reverse != "euler" {
+		return nil, fmt.Errorf("--reverse must be posterior or euler, got %q", f.reverse)
+	}
+	if _, err := rgsampler.ParseScheme(f.scheme); err != nil {
+		return nil, err
+	}
+	if f.samples < 1 || f.chains < 1 || f.warmup < 0 || f.levels < 1 || f.trainSteps < 0 || f.trainPhases < 0 || f.trainSamples < 1 {
+		return nil, errors.New("--samples, --chains, --levels, --train-samples must be >= 1 and --warmup, --train-steps, --train-phases >= 0")
+	}
+	if f.flip < 0 || f.flip > 1 || math.IsNaN(f.flip) {
+		return nil, fmt.Errorf("--flip must be a probability, got %v", f.flip)
+	}
+	if f.mu2 < 0 || math.IsNaN(f.mu2) || math.IsInf(f.mu2, 0) {
+		return nil, fmt.Errorf("--mu2 must be > 0 (0 = default), got %v", f.mu2)
+	}
+	sizes := []int{f.L}
+	if f.sizes != "" {
+		sizes = nil
+		for _, s := range strings.Split(f.sizes, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || v < 1 {
+				return nil, fmt.Errorf("--sizes must be a comma-separated list of positive integers, got %q", f.sizes)
+			}
+			sizes = append(sizes, v)
+		}
+	}
+	return sizes, nil
+}
+
+func (f *sampleFlags) target(L int) (*rgsampler.Phi4, error) {
+	if f.dim == 2 {
+		return rgsampler.NewPhi4(L, 2, f.m2, f.lambda)
+	}
+	lt := f.lt
+	if lt == 0 {
+		lt = L
+	}
+	return rgsampler.NewPathIntegral(L, 2, lt, f.eps, f.m2, f.lambda)
+}
+
+func (f *sampleFlags) depthList(K int) ([]int, error) {
+	if f.depths == "all" || f.depths == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, s := range strings.Split(f.depths, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || v < 1 || v > K {
+			return nil, fmt.Errorf("--depths must be all or depths in 1..%d, got %q", K, f.depths)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func runSample(ctx context.Context, stdout, stderr io.Writer, f sampleFlags) error {
+	sizes, err := f.validate()
+	if err != nil {
+		return usageError{err}
+	}
+	// Validate every size before spending time on any.
+	for _, L := range sizes {
+		if _, err := f.target(L); err != nil {
+			return usageError{err}
+		}
+	}
+	scheme, _ := rgsampler.ParseScheme(f.scheme)
+	rev := rgsampler.PosteriorReverse
+	if f.reverse == "euler" {
+		rev = rgsampler.EulerReverse
+	}
+	out := sampleJSON{Command: "sample", Dim: f.dim, M2: f.m2, Lambda: f.lambda, Scheme: f.scheme,
+		Reverse: f.reverse, Seed: f.seed, Version: version}
+	if f.dim == 3 {
+		out.Lt, out.Eps = f.lt, f.eps
+	}
+	var runErr error
+	for _, L := range sizes {
+		target, _ := f.target(L)
+		methods := []string{f.method}
+		if f.method == "both" {
+			methods = []string{"hmc", "bridge"}
+		}
+		for _, m := range methods {
+			var r runJSON
+			if m == "hmc" {
+				r, runErr = runHMC(ctx, stderr, f, target)
+			} else {
+				r, runErr = runBridge(ctx, stderr, f, target, scheme, rev)
+			}
+			r.L = L
+			if r.Observables != nil {
+				out.Runs = append(out.Runs, r)
+			}
+			if runErr != nil {
+				break
+			}
+		}
+		if runErr != nil {
+			break
+		}
+	}
+	if f.json {
+		if err := writeJSON(stdout, out); err != nil {
+			return err
+		}
+	} else {
+		printSample(stdout, out)
+	}
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) {
+			return errors.New("interrupted: the results above are what was measured before the interrupt")
+		}
+		return runErr
+	}
+	return nil
+}
+
+func chainDims(t *rgsampler.Phi4) []int { return t.Dims() }
+
+func runHMC(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgsampler.Phi4) (runJSON, error) {
+	setup := time.Now()
+	hartree := target.HartreeMass()
+	var chains []rgsampler.Chain
+	var hs []*rgsampler.HMC
+	for c := 0; c < f.chains; c++ {
+		h, err := rgsampler.NewHMC(target, chainDims(target), nil, rgsampler.HMCConfig{M2Floor: hartree, FlipProb: flipProb(f.flip)}, f.seed, uint64(c))
+		if err != nil {
+			return runJSON{}, err
+		}
+		hs, chains = append(hs, h), append(chains, h)
+	}
+	fmt.Fprintf(stderr, "hmc L=%d: warm-up %d trajectories x %d chains\n", target.Dims()[0], f.warmup, f.chains)
+	errs := make(chan error, len(hs))
+	for _, h := range hs {
+		go func() { errs <- h.Warmup(ctx, f.warmup) }()
+	}
+	for range hs {
+		if err := <-errs; err != nil {
+			return runJSON{}, err
+		}
+	}
+	setupSec := time.Since(setup).Seconds()
+	rec, err := rgsampler.Run(ctx, chains, target.Dims(), f.samples, progressPrinter(stderr, "hmc", f.samples))
+	r := summarize("hmc", target, rec, setupSec)
+	r.StepSize = finite(hs[0].StepSize())
+	if err != nil {
+		r.Interrupted = true
+	}
+	return r, err
+}
+
+func flipProb(p float64) float64 {
+	if p == 0 {
+		return -1 // disabled (0 means default in the library configs)
+	}
+	return p
+}
+
+func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgsampler.Phi4, scheme rgsampler.Scheme, rev rgsampler.Reverse) (runJSON, error) {
+	setup := time.Now()
+	hartree := target.HartreeMass()
+	mu2 := f.mu2
+	if mu2 == 0 {
+		mu2 = math.Max(hartree, 0.05)
+	}
+	dims := target.Dims()
+	aMax := mu2
+	for _, p := range rgsampler.MomentumSquared(dims) {
+		aMax = math.Max(aMax, p+mu2)
+	}
+	d, err := rgsampler.NewDiffusionBox(dims, scheme, mu2, rgsampler.DefaultTimes(f.levels, mu2, aMax))
+	if err != nil {
+		return runJSON{}, usageError{err}
+	}
+	depths, err := f.depthList(d.Levels() - 1)
+	if err != nil {
+		return runJSON{}, usageError{err}
+	}
+	ref := target.QuadraticKernel(hartree)
+	for k := range ref {
+		ref[k] = 1 / ref[k]
+	}
+	var score rgsampler.Score
+	var model *learned.Model
+	scoreName := "gaussian (exact free score at the Hartree mass)"
+	if f.score == "learned" {
+		model, err = learned.New(d, learned.Config{RefM2: math.Max(hartree, 1e-3), Seed: f.seed})
+		if err != nil {
+			return runJSON{}, err
+		}
+		score = model
+		scoreName = "learned"
+	} else {
+		score, err = rgsampler.GaussianScore(d, ref)
+		if err != nil {
+			return runJSON{}, err
+		}
+	}
+	cfg := rgsampler.BridgeConfig{Reverse: rev, Depths: depths, Reference: ref, FlipProb: flipProb(f.flip)}
+	var bs []*rgsampler.Bridge
+	var chains []rgsampler.Chain
+	for c := 0; c < f.chains; c++ {
+		b, err := rgsampler.NewBridge(target, d, score.Clone(), nil, cfg, f.seed, uint64(c))
+		if err != nil {
+			return runJSON{}, err
+		}
+		bs, chains = append(bs, b), append(chains, b)
+	}
+	fmt.Fprintf(stderr, "bridge L=%d (%s score, %s scheme, %d levels): warm-up %d moves x %d chains\n",
+		dims[0], f.score, f.scheme, d.Levels(), f.warmup, f.chains)
+	errs := make(chan error, len(bs))
+	for _, b := range bs {
+		go func() {
+			buf := [][]float64{make([]float64, d.Sites())}
+			var err error
+			for i := 0; i < f.warmup && err == nil; i++ {
+				_, err = b.Sample(ctx, 1, buf)
+			}
+			errs <- err
+		}()
+	}
+	for range bs {
+		if err := <-errs; err != nil {
+			return runJSON{}, err
+		}
+	}
+	if model != nil && f.trainPhases > 0 {
+		rng := rand.New(rand.NewPCG(f.seed, 1<<32))
+		err := rgsampler.Adapt(ctx, bs, model, f.trainPhases, f.trainSamples, f.trainSteps, rng, func(p int, acc float64) {
+			fmt.Fprintf(stderr, "  training phase %d/%d done (acceptance before it %.3f)\n", p, f.trainPhases, acc)
+		})
+		if err != nil {
+			return runJSON{}, err
+		}
+	}
+	for _, b := range bs {
+		b.ResetCounts()
+	}
+	setupSec := time.Since(setup).Seconds()
+	rec, err := rgsampler.Run(ctx, chains, dims, f.samples, progressPrinter(stderr, "bridge", f.samples))
+	r := summarize("bridge", target, rec, setupSec)
+	r.Score = scoreName
+	if err != nil {
+		r.Interrupted = true
+	}
+	tries := map[int]*depthJSON{}
+	var order []int
+	for _, b := range bs {
+		for _, a := range b.Acceptance() {
+			dj, ok := tries[a.Depth]
+			if !ok {
+				dj = &depthJSON{Depth: a.Depth}
+				tries[a.Depth] = dj
+				order = append(order, a.Depth)
+			}
+			dj.Tries += a.Tries
+			dj.Accepted += a.Accepted
+			dj.Acceptance += a.MeanProb * float64(a.Tries)
+		}
+	}
+	for _, j := range order {
+		dj := tries[j]
+		dj.Acceptance /= float64(dj.Tries)
+		r.Depths = append(r.Depths, *dj)
+	}
+	if model != nil {
+		r.Couplings = model.Couplings()
+	}
+	return r, err
+}
+
+// progressPrinter reports sampling progress on stderr about every 10%.
+func progressPrinter(w io.Writer, name string, total int) func(int) {
+	step := max(1, total/10)
+	start := time.Now()
+	return func(done int) {
+		if done%step == 0 || done == total {
+			fmt.Fprintf(w, "  %s: %d/%d samples per chain (%.1f s)\n", name, done, total, time.Since(start).Seconds())
+		}
+	}
+}
+
+func estJSON(e rgsampler.Estimate, seconds float64) estimateJSON {
+	return estimateJSON{Mean: finite(e.Mean), Err: finite(e.Err), Tau: finite(e.Tau), TauErr: finite(e.TauErr),
+		ESS: finite(e.ESS), ESSPerS: finite(e.ESS / seconds)}
+}
+
+func summarize(name string, target *rgsampler.Phi4, rec *rgsampler.Record, setupSec float64) runJSON {
+	r := runJSON{Sampler: name, Sites: target.Sites(), SetupSeconds: setupSec}
+	if rec == nil || rec.Samples() == 0 {
+		return r
+	}
+	s := rec.Summarize()
+	r.Samples, r.Chains, r.Seconds = s.Samples, s.Chains, s.Seconds
+	acc := 0.0
+	for _, a := range rec.Accept {
+		acc += a / float64(len(rec.Accept))
+	}
+	r.Acceptance = finite(acc)
+	r.Observables = map[string]estimateJSON{
+		"phi2":   estJSON(s.Phi2, s.Seconds),
+		"absM":   estJSON(s.AbsM, s.Seconds),
+		"M2":     estJSON(s.M2, s.Seconds),
+		"chi":    estJSON(s.Chi, s.Seconds),
+		"binder": estJSON(s.Binder, s.Seconds),
+	}
+	for _, ax := range s.Corr {
+		var row []estimateJSON
+		for _, e := range ax {
+			row = append(row, estJSON(e, s.Seconds))
+		}
+		r.Correlator = append(r.Correlator, row)
+	}
+	return r
+}
+
+func fmtVal(e estimateJSON) string {
+	if e.Mean == nil {
+		return "n/a"
+	}
+	s := fmt.Sprintf("%.6g", *e.Mean)
+	if e.Err != nil {
+		s += fmt.Sprintf(" +- %.2g", *e.Err)
+	}
+	if e.Tau != nil {
+		s += fmt.Sprintf("   tau_int %.3g", *e.Tau)
+		if e.TauErr != nil {
+			s += fmt.Sprintf(" +- %.2g", *e.TauErr)
+		}
+	}
+	if e.ESSPerS != nil {
+		s += fmt.Sprintf("   ESS %.0f, %.4g/s", *e.ESS, *e.ESSPerS)
+	}
+	return s
+}
+
+func printSample(w io.Writer, out sampleJSON) {
+	r := report{w: w}
+	lat := "2D lattice action"
+	if out.Dim == 3 {
+		lat = fmt.Sprintf("path integral, Lt = %d (0: = L), eps = %g", out.Lt, out.Eps)
+	}
+	r.add("theory", "Euclidean phi^4, %s, m2 = %g, lambda = %g (phi^4/4! convention)", lat, out.M2, out.Lambda)
+	r.flush()
+	essOf := map[[2]string]float64{}
+	for _, run := range out.Runs {
+		fmt.Fprintln(w)
+		r.add("sampler", "%s on L = %d (%d sites)", run.Sampler, run.L, run.Sites)
+		if run.Score != "" {
+			r.add("score", "%s", run.Score)
+		}
+		r.add("samples", "%d per chain x %d chains, %.2f s sampling, %.2f s warm-up/training", run.Samples, run.Chains, run.Seconds, run.SetupSeconds)
+		if run.Acceptance != nil {
+			r.add("acceptance", "%.4f (mean Metropolis probability)", *run.Acceptance)
+		}
+		if run.StepSize != nil {
+			r.add("HMC step", "%.4g (frozen after warm-up)", *run.StepSize)
+		}
+		if run.Interrupted {
+			r.add("note", "INTERRUPTED: partial statistics")
+		}
+		for _, k := range []struct{ key, label string }{{"phi2", "<phi^2>"}, {"absM", "<|M|>"}, {"M2", "<M^2>"}, {"chi", "chi"}, {"binder", "Binder U"}} {
+			e := run.Observables[k.key]
+			r.add(k.label, "%s", fmtVal(e))
+			if e.ESSPerS != nil {
+				essOf[[2]string{strconv.Itoa(run.L) + "/" + k.key, run.Sampler}] = *e.ESSPerS
+			}
+		}
+		if len(run.Correlator) > 0 {
+			for d, e := range run.Correlator[0] {
+				r.add(fmt.Sprintf("G(%d)", d), "%s", fmtVal(e))
+			}
+		}
+		for _, dj := range run.Depths {
+			r.add(fmt.Sprintf("depth %d", dj.Depth), "acceptance %.4f (%d/%d accepted)", dj.Acceptance, dj.Accepted, dj.Tries)
+		}
+		r.flush()
+		if len(run.Couplings) > 0 {
+			fmt.Fprintln(w, "learned couplings (S_eff per RG level):")
+			fmt.Fprintf(w, "  %5s %12s %12s %12s\n", "level", "t", "m2_i", "lambda_i")
+			for _, c := range run.Couplings {
+				fmt.Fprintf(w, "  %5d %12.5g %12.5g %12.5g\n", c.Level, c.Time, c.M2, c.Lambda)
+			}
+		}
+	}
+	// ESS/s ratios when both samplers ran at a size.
+	printed := false
+	for _, run := range out.Runs {
+		if run.Sampler != "bridge" {
+			continue
+		}
+		for _, k := range []string{"absM", "chi", "binder", "phi2"} {
+			key := strconv.Itoa(run.L) + "/" + k
+			h, okH := essOf[[2]string{key, "hmc"}]
+			b, okB := essOf[[2]string{key, "bridge"}]
+			if okH && okB && h > 0 {
+				if !printed {
+					fmt.Fprintln(w)
+					fmt.Fprintln(w, "ESS per second, bridge / hmc:")
+					printed = true
+				}
+				fmt.Fprintf(w, "  L = %-4d %-7s %.3g\n", run.L, k, b/h)
+			}
+		}
+	}
+}
