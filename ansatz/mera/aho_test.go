@@ -5,7 +5,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-
 )
 
 // ahoE0 is the ground-state energy of H = p^2/2 + x^2/2 + x^4 (DESIGN.md section 2).
