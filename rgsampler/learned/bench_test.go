@@ -10,7 +10,8 @@ import (
 )
 
 // BenchmarkTrainStep times one Adam step of DSM (batch drawing, forward and backward pass)
-// with the default network (4 channels, 2 hidden layers, 3x3 kernels) and batch 32.
+// with the default network (4 channels, 2 hidden layers, 3x3 kernels) and batch 32, without
+// the refit of the couplings that ends a Train call (see BenchmarkRefit).
 func BenchmarkTrainStep(b *testing.B) {
 	for _, L := range []int{8, 16} {
 		b.Run(fmt.Sprintf("L=%d", L), func(b *testing.B) {
@@ -24,8 +25,11 @@ func BenchmarkTrainStep(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			if err := m.Train(ctx, samples, b.N, rng); err != nil {
-				b.Fatal(err)
+			for i := 0; i < b.N; i++ {
+				m.tr.fillBatch(samples, rng)
+				if err := m.tr.step(); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
@@ -46,5 +50,20 @@ func BenchmarkEval(b *testing.B) {
 				s.Eval(dst, phi, level)
 			}
 		})
+	}
+}
+
+// BenchmarkRefit times the closed-form refit of the couplings (FitDraws 512 per level, 13
+// levels) that ends every Train call.
+func BenchmarkRefit(b *testing.B) {
+	dims := []int{16, 16}
+	m, _ := testModel(b, dims, nil, Config{Seed: 1})
+	rng := rand.New(rand.NewPCG(1, 1))
+	samples := freeSamples(b, dims, 0.5, 64, rng)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := m.refitCouplings(context.Background(), samples, rng); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

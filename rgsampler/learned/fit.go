@@ -1,7 +1,9 @@
 package learned
 
 import (
+	"context"
 	"fmt"
+	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -49,19 +51,74 @@ func (m *Model) fitNoiseless(samples [][]float64) error {
 			b[1] += float64(n)
 			b[2] += sum2 / 2
 		}
-		sym := mat.NewSymDense(3, []float64{
-			M[0], M[1], M[2],
-			M[1], M[3], M[4],
-			M[2], M[4], M[5]})
-		var chol mat.Cholesky
-		if !chol.Factorize(sym) {
+		theta, ok := solve3(M, b)
+		if !ok {
 			return fmt.Errorf("learned: the samples do not determine the couplings at level %d (singular score-matching system)", i)
 		}
-		var theta mat.VecDense
-		if err := chol.SolveVecTo(&theta, mat.NewVecDense(3, b[:])); err != nil {
-			return fmt.Errorf("learned: score-matching fit at level %d: %w", i, err)
-		}
-		m.p.z[i], m.p.m2[i], m.p.lam[i] = theta.AtVec(0), theta.AtVec(1), theta.AtVec(2)
+		m.p.z[i], m.p.m2[i], m.p.lam[i] = theta[0], theta[1], theta[2]
 	}
 	return nil
+}
+
+// refitCouplings sets Z, m2 and lambda at every noisy level to the minimum of the DSM loss
+// with the CNN held fixed. The score is c - (Z f_1 + m2 f_2 + lambda f_3) with the f_j of
+// fitNoiseless, so the loss E|c - theta.f - target|^2 is minimal where M theta = r with
+// M_jl = E[f_j . f_l] and r_j = E[f_j . (c - target)], estimated on FitDraws draws per level.
+// The CNN penalty does not involve the couplings.
+func (m *Model) refitCouplings(ctx context.Context, samples [][]float64, rng *rand.Rand) error {
+	n := m.geo.n
+	phi, target, xi := make([]float64, n), make([]float64, n), make([]float64, n)
+	f1, c := make([]float64, n), make([]float64, n)
+	for i := 0; i < m.levels; i++ {
+		if m.weight[i] == 0 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var M [6]float64
+		var r [3]float64
+		for d := 0; d < m.cfg.FitDraws; d++ {
+			m.noisy(phi, target, xi, samples[rng.IntN(len(samples))], i, rng)
+			m.plan.Convolve(f1, phi, m.q[i])
+			m.cnn(c, phi, i)
+			for x, f := range phi {
+				f3 := f * f * f / 6
+				e := c[x] - target[x]
+				M[0] += f1[x] * f1[x]
+				M[1] += f1[x] * f
+				M[2] += f1[x] * f3
+				M[3] += f * f
+				M[4] += f * f3
+				M[5] += f3 * f3
+				r[0] += f1[x] * e
+				r[1] += f * e
+				r[2] += f3 * e
+			}
+		}
+		theta, ok := solve3(M, r)
+		if !ok {
+			return fmt.Errorf("learned: the draws do not determine the couplings at level %d (singular least-squares system)", i)
+		}
+		m.p.z[i], m.p.m2[i], m.p.lam[i] = theta[0], theta[1], theta[2]
+	}
+	return nil
+}
+
+// solve3 solves the symmetric positive-definite system with upper triangle M (11 12 13 22 23
+// 33) by Cholesky; ok is false when M is not positive definite.
+func solve3(M [6]float64, b [3]float64) (theta [3]float64, ok bool) {
+	sym := mat.NewSymDense(3, []float64{
+		M[0], M[1], M[2],
+		M[1], M[3], M[4],
+		M[2], M[4], M[5]})
+	var chol mat.Cholesky
+	if !chol.Factorize(sym) {
+		return theta, false
+	}
+	var x mat.VecDense
+	if err := chol.SolveVecTo(&x, mat.NewVecDense(3, b[:])); err != nil {
+		return theta, false
+	}
+	return [3]float64{x.AtVec(0), x.AtVec(1), x.AtVec(2)}, true
 }

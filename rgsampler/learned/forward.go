@@ -22,10 +22,51 @@ func (m *Model) cnn(dst, phi []float64, level int) {
 		in, cin = out, C
 	}
 	periodicConv(m.geo, dst, in, m.p.conv[m.cfg.Layers], cin, 1)
+	lin := m.uniformResponse(level)
 	s := m.p.out[level]
 	for x := range dst {
-		dst[x] *= s
+		dst[x] = s * (dst[x] - lin*phi[x])
 	}
+}
+
+// uniformResponse returns d net/d phi for a uniform field at phi = 0, the network's own
+// contribution to the mass. The CNN subtracts it so that the k = 0 linear response of the
+// score is S_eff's m2 alone: otherwise the CNN can take over part of the mass term at no cost
+// in the loss, and the learned m2 drifts. For a uniform field each convolution multiplies by
+// its kernel summed over positions, a (cout, cin) matrix, and tanh'(0) = 1.
+func (m *Model) uniformResponse(level int) float64 {
+	C := m.cfg.Channels
+	u, next := m.chanA, m.chanB
+	u[0] = 1
+	cin := 1
+	for l := 0; l <= m.cfg.Layers; l++ {
+		cout := C
+		if l == m.cfg.Layers {
+			cout = 1
+		}
+		w := m.p.conv[l]
+		taps := m.geo.ky * m.geo.kx
+		for o := 0; o < cout; o++ {
+			sum := 0.0
+			for dz := 0; dz < m.geo.kz; dz++ {
+				for c := 0; c < cin; c++ {
+					base := ((o*m.geo.kz+dz)*cin + c) * taps
+					ws := 0.0
+					for _, x := range w[base : base+taps] {
+						ws += x
+					}
+					sum += ws * u[c]
+				}
+			}
+			if l < m.cfg.Layers {
+				sum *= m.p.gain[l][level*C+o]
+			}
+			next[o] = sum
+		}
+		u, next = next, u
+		cin = cout
+	}
+	return u[0]
 }
 
 // periodicConv writes the periodic cross-correlation of in (cin channels of N sites) with the

@@ -132,6 +132,16 @@ func (t *trainer) build() (err error) {
 	if err != nil {
 		return err
 	}
+	lin, err := t.uniformResponse(convW, gainW, eb)
+	if err != nil {
+		return err
+	}
+	if lin, err = G.BroadcastHadamardProd(phi, lin, nil, []byte{1}); err != nil {
+		return err
+	}
+	if cnn, err = G.Sub(cnn, lin); err != nil {
+		return err
+	}
 	perSample := func(vec *G.Node, field *G.Node) (*G.Node, error) {
 		c, err := G.Mul(eb, vec)
 		if err != nil {
@@ -199,6 +209,60 @@ func (t *trainer) build() (err error) {
 	t.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
 	t.model = G.NodesToValueGrads(t.params)
 	return nil
+}
+
+// uniformResponse is the graph version of Model.uniformResponse, per sample: (B, 1).
+func (t *trainer) uniformResponse(convW, gainW []*G.Node, eb *G.Node) (*G.Node, error) {
+	geo, cfg := t.m.geo, t.m.cfg
+	C := cfg.Channels
+	var u *G.Node // (B, cin)
+	cin := 1
+	for l := 0; l <= cfg.Layers; l++ {
+		cout := C
+		if l == cfg.Layers {
+			cout = 1
+		}
+		w, err := G.Reshape(convW[l], tensor.Shape{cout, geo.kz, cin, geo.ky * geo.kx})
+		if err != nil {
+			return nil, err
+		}
+		if w, err = G.Sum(w, 1, 3); err != nil { // (cout, cin)
+			return nil, err
+		}
+		if w, err = G.Reshape(w, tensor.Shape{cout, cin}); err != nil {
+			return nil, err
+		}
+		if u == nil {
+			// First layer: cin = 1, the response is the column w for every sample.
+			if u, err = G.Reshape(w, tensor.Shape{1, cout}); err != nil {
+				return nil, err
+			}
+		} else {
+			wt, err := G.Transpose(w)
+			if err != nil {
+				return nil, err
+			}
+			if u, err = G.Mul(u, wt); err != nil { // (B, cout)
+				return nil, err
+			}
+		}
+		if l < cfg.Layers {
+			g, err := G.Mul(eb, gainW[l]) // (B, C)
+			if err != nil {
+				return nil, err
+			}
+			if l == 0 {
+				u, err = G.BroadcastHadamardProd(g, u, nil, []byte{0})
+			} else {
+				u, err = G.HadamardProd(g, u)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		cin = cout
+	}
+	return u, nil
 }
 
 // periodicConv is the graph version of the package-level periodicConv: h is (B*nz, cin, ny, nx).

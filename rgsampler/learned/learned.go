@@ -45,6 +45,9 @@ type Config struct {
 	// and the CNN drifts and the couplings lose their meaning; with it S_eff takes everything it
 	// can express and the CNN only the rest, shrunk by 1/(1+beta) (default 0.05; negative means 0).
 	CNNPenalty float64
+	// FitDraws is the number of noisy draws per level for the closed-form refit of the
+	// couplings that ends every Train (default 512; negative turns the refit off).
+	FitDraws int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -68,6 +71,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.OutputScale == 0 {
 		c.OutputScale = 0.01
+	}
+	if c.FitDraws == 0 {
+		c.FitDraws = 512
 	}
 	if c.CNNPenalty == 0 {
 		c.CNNPenalty = 0.05
@@ -180,6 +186,8 @@ type Model struct {
 	bufA   []float64 // channels*n
 	bufB   []float64 // channels*n
 	bufOut []float64 // n
+	chanA  []float64 // channels
+	chanB  []float64 // channels
 
 	tr *trainer // built on the first Train
 }
@@ -300,6 +308,8 @@ func (m *Model) allocBuffers() {
 	m.bufA = make([]float64, m.cfg.Channels*m.geo.n)
 	m.bufB = make([]float64, m.cfg.Channels*m.geo.n)
 	m.bufOut = make([]float64, m.geo.n)
+	m.chanA = make([]float64, m.cfg.Channels)
+	m.chanB = make([]float64, m.cfg.Channels)
 }
 
 // Levels returns the number of RG levels of the diffusion the model was built for.
@@ -367,7 +377,10 @@ func (m *Model) Eval(dst, phi []float64, level int) {
 
 // Train fits the model to the level-0 samples. Noisy levels get steps Adam steps of denoising
 // score matching with gorgonia, drawing samples, levels and noise from rng; the optimizer's
-// state carries over between calls. A noiseless level (t = 0), where denoising is undefined,
+// state carries over between calls. Then, with the CNN fixed, the couplings of every noisy
+// level are set to the exact minimum of the DSM loss over FitDraws fresh draws (the score is
+// linear in them): Adam leaves them jittering by about its step size in the directions the data
+// determine weakly, and the couplings are what Couplings reports. A noiseless level (t = 0), where denoising is undefined,
 // gets S_eff alone fitted first by score matching (Hyvarinen), which for S_eff linear in its
 // couplings is a 3x3 linear solve: for a phi^4 target it recovers the action's own couplings.
 func (m *Model) Train(ctx context.Context, samples [][]float64, steps int, rng *rand.Rand) error {
@@ -390,15 +403,20 @@ func (m *Model) Train(ctx context.Context, samples [][]float64, steps int, rng *
 		m.tr = tr
 	}
 	m.tr.load(m.p)
-	defer m.tr.store(&m.p)
 	for s := 0; s < steps; s++ {
 		if err := ctx.Err(); err != nil {
+			m.tr.store(&m.p)
 			return err
 		}
 		m.tr.fillBatch(samples, rng)
 		if err := m.tr.step(); err != nil {
+			m.tr.store(&m.p)
 			return fmt.Errorf("learned: training step %d: %w", s, err)
 		}
+	}
+	m.tr.store(&m.p)
+	if steps > 0 && m.cfg.FitDraws > 0 {
+		return m.refitCouplings(ctx, samples, rng)
 	}
 	return nil
 }
