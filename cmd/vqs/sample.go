@@ -378,10 +378,32 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 		}
 	}
 	cfg := rgsampler.BridgeConfig{Reverse: rev, Depths: depths, Reference: ref, FlipProb: flipProb(f.flip)}
+	// Start every bridge chain where an HMC warm-up chain ends: any start is exact, but a
+	// bridge with a poor score can take very long to leave phi = 0, and the score is trained
+	// on the chain's own samples, which should be typical ones.
+	fmt.Fprintf(stderr, "bridge L=%d: HMC warm-up of the starting fields, %d trajectories x %d chains\n", dims[0], f.warmup, f.chains)
+	inits := make([][]float64, f.chains)
+	errs := make(chan error, f.chains)
+	for c := range inits {
+		h, err := rgsampler.NewHMC(target, dims, nil, rgsampler.HMCConfig{M2Floor: hartree}, f.seed, uint64(1000+c))
+		if err != nil {
+			return runJSON{}, err
+		}
+		go func() {
+			err := h.Warmup(ctx, f.warmup)
+			inits[c] = append([]float64(nil), h.State()...)
+			errs <- err
+		}()
+	}
+	for range inits {
+		if err := <-errs; err != nil {
+			return runJSON{}, err
+		}
+	}
 	var bs []*rgsampler.Bridge
 	var chains []rgsampler.Chain
 	for c := 0; c < f.chains; c++ {
-		b, err := rgsampler.NewBridge(target, d, score.Clone(), nil, cfg, f.seed, uint64(c))
+		b, err := rgsampler.NewBridge(target, d, score.Clone(), inits[c], cfg, f.seed, uint64(c))
 		if err != nil {
 			return runJSON{}, err
 		}
@@ -389,7 +411,6 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 	}
 	fmt.Fprintf(stderr, "bridge L=%d (%s score, %s scheme, %d levels): warm-up %d moves x %d chains\n",
 		dims[0], f.score, f.scheme, d.Levels(), f.warmup, f.chains)
-	errs := make(chan error, len(bs))
 	for _, b := range bs {
 		go func() {
 			buf := [][]float64{make([]float64, d.Sites())}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"testing"
+
+	"vqs/hamiltonian"
+)
+
+func TestSampleBadInputIsUsageError(t *testing.T) {
+	cases := [][]string{
+		{"sample", "--dim", "4"},
+		{"sample", "--L", "0"},
+		{"sample", "--lambda", "-1"},
+		{"sample", "--m2", "0", "--lambda", "0"},
+		{"sample", "--method", "metropolis"},
+		{"sample", "--scheme", "wilson"},
+		{"sample", "--score", "oracle"},
+		{"sample", "--reverse", "backwards"},
+		{"sample", "--depths", "0", "--method", "bridge", "--score", "gaussian"},
+		{"sample", "--depths", "99", "--method", "bridge", "--score", "gaussian"},
+		{"sample", "--sizes", "8,x"},
+		{"sample", "--dim", "3", "--eps", "0"},
+		{"sample", "--dim", "3", "--Lt", "-2"},
+		{"sample", "--samples", "0"},
+		{"sample", "--flip", "2"},
+		{"sample", "--mu2", "-1"},
+	}
+	for _, args := range cases {
+		// Fast settings go first so that a case's own flag (e.g. --samples 0) wins.
+		full := append([]string{args[0], "--samples", "2", "--warmup", "0", "--score", "gaussian"}, args[1:]...)
+		_, err := run(t, context.Background(), full...)
+		var ue usageError
+		if err == nil || !errors.As(err, &ue) {
+			t.Errorf("%v: want a usage error, got %v", args, err)
+		}
+	}
+}
+
+// TestSampleFreeBridgeJSON: on the free theory the Gaussian score is exact, so full-depth
+// bridge moves are all accepted and <phi^2> matches (1/N) sum_k 1/(p^2 + m2).
+func TestSampleFreeBridgeJSON(t *testing.T) {
+	L, m2 := 6, 0.5
+	out, err := run(t, context.Background(), "sample", "--L", "6", "--m2", "0.5", "--lambda", "0",
+		"--method", "both", "--score", "gaussian", "--depths", "12", "--samples", "600",
+		"--warmup", "50", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res sampleJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	lat, _ := hamiltonian.NewLattice(L, 2)
+	exact := 0.0
+	for _, p := range lat.MomentumSquared() {
+		exact += 1 / (p + m2)
+	}
+	exact /= float64(lat.N)
+	if len(res.Runs) != 2 {
+		t.Fatalf("want hmc and bridge runs, got %d", len(res.Runs))
+	}
+	for _, r := range res.Runs {
+		e := r.Observables["phi2"]
+		if math.Abs(*e.Mean-exact) > 5**e.Err {
+			t.Errorf("%s: <phi^2> = %v +- %v, exact %v", r.Sampler, *e.Mean, *e.Err, exact)
+		}
+		if r.Sampler == "bridge" && *r.Acceptance < 0.999 {
+			t.Errorf("bridge acceptance %v with the exact score", *r.Acceptance)
+		}
+	}
+}
