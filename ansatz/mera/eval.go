@@ -38,15 +38,20 @@ func (a *Ansatz) NewWorkspace() *Workspace {
 // logcosh returns log cosh z, tanh z and sech^2 z, evaluated without overflow:
 // log cosh z = |z| + log1p(e) - log 2 with e = exp(-2|z|) <= 1.
 func logcosh(z float64) (lc, th, sech2 float64) {
-	az := math.Abs(z)
-	e := math.Exp(-2 * az)
-	lc = az + math.Log1p(e) - math.Ln2
-	th = (1 - e) / (1 + e)
+	th, sech2, e := tanhSech2(z)
+	return math.Abs(z) + math.Log1p(e) - math.Ln2, th, sech2
+}
+
+// tanhSech2 returns tanh z, sech^2 z and e = exp(-2|z|); it skips the logarithm, the most
+// expensive step, for callers that need no value.
+func tanhSech2(z float64) (th, sech2, e float64) {
+	e = math.Exp(-2 * math.Abs(z))
+	r := 1 / (1 + e)
+	th = (1 - e) * r
 	if z < 0 {
 		th = -th
 	}
-	sech2 = 4 * e / ((1 + e) * (1 + e))
-	return
+	return th, 4 * e * r * r, e
 }
 
 // coarsen fills ws.fields[1..upto-1] by block averaging phi level by level.
@@ -77,9 +82,10 @@ func (ws *Workspace) field(s int, phi []float64) []float64 {
 	return ws.fields[s]
 }
 
-// local evaluates u_loc = sum_s sum_X f_s. With grad != nil it writes du_loc/dphi into grad;
-// with wantLap it also returns the exact Laplacian sum_x d^2 u_loc / dphi_x^2.
-func (a *Ansatz) local(ws *Workspace, phi, grad []float64, wantLap bool) (u, lap float64) {
+// local evaluates u_loc = sum_s sum_X f_s (u is 0 unless wantValue). With grad != nil it
+// writes du_loc/dphi into grad; with wantLap it also returns the exact Laplacian
+// sum_x d^2 u_loc / dphi_x^2.
+func (a *Ansatz) local(ws *Workspace, phi, grad []float64, wantValue, wantLap bool) (u, lap float64) {
 	if len(grad) == 0 {
 		grad = nil
 	}
@@ -122,8 +128,10 @@ func (a *Ansatz) local(ws *Workspace, phi, grad []float64, wantLap bool) (u, lap
 				for i, wi := range w {
 					z += wi * uu[i]
 				}
-				lc, th, sech2 := logcosh(z)
-				us += ah * lc
+				th, sech2, e := tanhSech2(z)
+				if wantValue {
+					us += ah * (math.Abs(z) + math.Log1p(e) - math.Ln2)
+				}
 				if G != nil {
 					c := ah * th
 					for i, site := range patch {
@@ -177,20 +185,24 @@ func (a *Ansatz) local(ws *Workspace, phi, grad []float64, wantLap bool) (u, lap
 // LogPsi returns u = log Psi(phi) (unnormalized).
 func (a *Ansatz) LogPsi(ws *Workspace, phi []float64) float64 {
 	q := ws.plan.QuadForm(phi, a.g)
-	ul, _ := a.local(ws, phi, nil, false)
+	ul, _ := a.local(ws, phi, nil, true, false)
 	return -0.5*q + ul
 }
 
 // LocalTerms returns u_loc = sum_s sum_X f_s (everything but the Gaussian part) and writes its
 // phi-gradient into grad; with a nil grad it only returns the value. Samplers that integrate the Gaussian part exactly in Fourier space use it.
 func (a *Ansatz) LocalTerms(ws *Workspace, phi, grad []float64) float64 {
-	u, _ := a.local(ws, phi, grad, false)
+	u, _ := a.local(ws, phi, grad, true, false)
 	return u
 }
 
 // Derivs returns u and the exact Laplacian sum_x d^2u/dphi_x^2, and writes du/dphi into grad.
 func (a *Ansatz) Derivs(ws *Workspace, phi, grad []float64) (u, lap float64) {
-	u, lap = a.local(ws, phi, grad, true)
+	return a.derivs(ws, phi, grad, true)
+}
+
+func (a *Ansatz) derivs(ws *Workspace, phi, grad []float64, wantValue bool) (u, lap float64) {
+	u, lap = a.local(ws, phi, grad, wantValue, true)
 	gp := ws.gphi
 	ws.plan.Convolve(gp, phi, a.g)
 	q := 0.0
@@ -208,7 +220,7 @@ type LocalEnergy struct{ Total, Kinetic, V2, V4 float64 }
 // quadratic and quartic potential parts from hamiltonian.PotentialParts.
 func (a *Ansatz) LocalEnergy(ws *Workspace, phi []float64) LocalEnergy {
 	grad := ws.modes // free until LogDerivParams; Derivs does not use it
-	_, lap := a.Derivs(ws, phi, grad)
+	_, lap := a.derivs(ws, phi, grad, false)
 	sq := 0.0
 	for _, v := range grad {
 		sq += v * v
