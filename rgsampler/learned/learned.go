@@ -168,7 +168,12 @@ func (p params) all() [][]float64 {
 
 func cloneF(x []float64) []float64 { return append([]float64(nil), x...) }
 
-// Model is the learned score. It implements rgsampler.Trainer. A Model is not safe for
+var (
+	_ rgsampler.Trainer     = (*Model)(nil)
+	_ rgsampler.Covariancer = (*Model)(nil)
+)
+
+// Model is the learned score. It implements rgsampler.Trainer and rgsampler.Covariancer. A Model is not safe for
 // concurrent use: give each goroutine its own Clone.
 type Model struct {
 	cfg    Config
@@ -180,6 +185,7 @@ type Model struct {
 	invSV  [][]float64 // 1/sqrt(v), zero where v = 0
 	q      [][]float64 // per level, per mode: the reference free kernel, q_i(0) = 0
 	weight []float64   // per level: the DSM loss weight, mean_k v_i(k); 0 for noiseless levels
+	cov    [][]float64 // per level, per mode: the Gaussian approximation Covariance returns
 	p      params
 
 	plan   *rgsampler.FFT
@@ -267,6 +273,11 @@ func newModel(dims []int, d schedule, cfg Config) (*Model, error) {
 		m.times = append(m.times, d.Time(i))
 		m.a, m.v, m.sqrtV, m.invSV = append(m.a, a), append(m.v, v), append(m.sqrtV, sv), append(m.invSV, isv)
 		m.q, m.weight = append(m.q, q), append(m.weight, w)
+		cov := make([]float64, geo.n)
+		for k := range cov {
+			cov[k] = a[k]*a[k]/(p2[k]+cfg.RefM2) + v[k]
+		}
+		m.cov = append(m.cov, cov)
 		m.p.z = append(m.p.z, 1)
 		m.p.m2 = append(m.p.m2, 1/c0)
 		m.p.lam = append(m.p.lam, 0)
@@ -347,6 +358,34 @@ func (m *Model) WriteCouplingsCSV(w io.Writer) error {
 	return err
 }
 
+// Covariance returns the per-mode covariance of the Gaussian approximation of level i, for
+// the bridge's posterior reverse kernel (rgsampler.Covariancer); shared, do not modify. The
+// diffusion is linear, so level i's covariance is exactly a_i^2 C_0 + v_i with C_0 the target's;
+// Train estimates C_0 by the structure factor of its samples, and before any training the
+// reference 1/(p^2 + RefM2) stands in.
+func (m *Model) Covariance(level int) []float64 { return m.cov[level] }
+
+// fitCovariance sets the covariances from the structure factor S(k) = <|phi_k|^2>/N of the
+// samples, in new slices so that clones holding the old ones are unaffected.
+func (m *Model) fitCovariance(samples [][]float64) {
+	n := m.geo.n
+	sf, modes := make([]float64, n), make([]complex128, n)
+	for _, phi := range samples {
+		m.plan.Forward(modes, phi)
+		for k, c := range modes {
+			sf[k] += (real(c)*real(c) + imag(c)*imag(c)) / float64(n*len(samples))
+		}
+	}
+	cov := make([][]float64, m.levels)
+	for i := range cov {
+		cov[i] = make([]float64, n)
+		for k := range sf {
+			cov[i][k] = m.a[i][k]*m.a[i][k]*sf[k] + m.v[i][k]
+		}
+	}
+	m.cov = cov
+}
+
 // Clone returns an independent copy with equal parameters and its own buffers. The copy does
 // not share the optimizer's state: training it starts a fresh Adam.
 func (m *Model) Clone() rgsampler.Score { return m.clone() }
@@ -392,6 +431,7 @@ func (m *Model) Train(ctx context.Context, samples [][]float64, steps int, rng *
 			return fmt.Errorf("learned: sample %d has %d sites, want %d", j, len(s), m.geo.n)
 		}
 	}
+	m.fitCovariance(samples)
 	if err := m.fitNoiseless(samples); err != nil {
 		return err
 	}

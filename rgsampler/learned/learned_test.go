@@ -1,9 +1,13 @@
 package learned
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
 	"vqs/rgsampler"
@@ -249,6 +253,11 @@ func TestReferenceIsExactFreeScore(t *testing.T) {
 			phi := randomField(m.geo.n, rng)
 			got, want := make([]float64, m.geo.n), make([]float64, m.geo.n)
 			for i := 0; i < d.Levels(); i++ {
+				for k, c := range m.Covariance(i) {
+					if w := exact.(rgsampler.Covariancer).Covariance(i)[k]; math.Abs(c-w) > 1e-12*w {
+						t.Fatalf("dims %v %v level %d mode %d: covariance %.15g, exact %.15g", dims, scheme, i, k, c, w)
+					}
+				}
 				m.Eval(got, phi, i)
 				exact.Eval(want, phi, i)
 				for x := range got {
@@ -366,5 +375,145 @@ func TestScoreMatchingFitAtTarget(t *testing.T) {
 		if math.Abs(got.Z-c.z) > c.tz || math.Abs(got.M2-c.m2) > c.tm2 || math.Abs(got.Lambda-c.lambda) > c.tlambda {
 			t.Errorf("%s: fitted (Z, m2, lambda) = (%.4f, %.4f, %.4f), want (%g, %g, %g)", c.name, got.Z, got.M2, got.Lambda, c.z, c.m2, c.lambda)
 		}
+	}
+}
+
+func TestCouplingsAndCSV(t *testing.T) {
+	m, d := testModel(t, []int{6, 6}, nil, Config{Seed: 2})
+	rng := rand.New(rand.NewPCG(1, 3))
+	if err := m.Train(context.Background(), freeSamples(t, []int{6, 6}, 1, 64, rng), 5, rng); err != nil {
+		t.Fatal(err)
+	}
+	rows := m.Couplings()
+	if len(rows) != d.Levels() {
+		t.Fatalf("%d rows for %d levels", len(rows), d.Levels())
+	}
+	var buf bytes.Buffer
+	if err := m.WriteCouplingsCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(rows)+1 || strings.Join(recs[0], ",") != "level,time,z,m2,lambda,method" {
+		t.Fatalf("CSV has %d records, header %v", len(recs), recs[0])
+	}
+	for i, c := range rows {
+		if c.Level != i || c.Time != d.Time(i) {
+			t.Errorf("row %d: level %d time %g, want %d %g", i, c.Level, c.Time, i, d.Time(i))
+		}
+		rec := recs[i+1]
+		for j, want := range []float64{float64(c.Level), c.Time, c.Z, c.M2, c.Lambda} {
+			got, err := strconv.ParseFloat(rec[j], 64)
+			if err != nil || got != want {
+				t.Errorf("CSV row %d column %d: %q, want %v", i, j, rec[j], want)
+			}
+		}
+		wantMethod := "dsm"
+		if i == 0 {
+			wantMethod = "sm"
+		}
+		if rec[5] != wantMethod {
+			t.Errorf("CSV row %d: method %q, want %q", i, rec[5], wantMethod)
+		}
+	}
+}
+
+func TestCloneIsIndependent(t *testing.T) {
+	dims := []int{5, 5}
+	m, d := testModel(t, dims, nil, Config{Seed: 4, BatchSize: 8})
+	rng := rand.New(rand.NewPCG(8, 9))
+	samples := freeSamples(t, dims, 1, 32, rng)
+	if err := m.Train(context.Background(), samples, 3, rng); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := m.Clone().(*Model)
+	if !ok {
+		t.Fatal("Clone does not return a *Model")
+	}
+	n := m.geo.n
+	phi := randomField(n, rng)
+	want, got := make([]float64, n), make([]float64, n)
+	level := d.Levels() / 2
+	m.Eval(want, phi, level)
+	c.Eval(got, phi, level)
+	for x := range got {
+		if got[x] != want[x] {
+			t.Fatalf("clone differs at site %d: %g vs %g", x, got[x], want[x])
+		}
+	}
+	if err := c.Train(context.Background(), samples, 3, rng); err != nil {
+		t.Fatal(err)
+	}
+	again := make([]float64, n)
+	m.Eval(again, phi, level)
+	c.Eval(got, phi, level)
+	same := true
+	for x := range got {
+		if again[x] != want[x] {
+			t.Fatalf("training the clone changed the original at site %d", x)
+		}
+		same = same && got[x] == want[x]
+	}
+	if same {
+		t.Error("training the clone did not change it")
+	}
+}
+
+func TestTrainHonoursCancellation(t *testing.T) {
+	m, _ := testModel(t, []int{4, 4}, nil, Config{Seed: 1})
+	rng := rand.New(rand.NewPCG(1, 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.Train(ctx, freeSamples(t, []int{4, 4}, 1, 8, rng), 1000, rng); err == nil {
+		t.Error("Train with a cancelled context returned no error")
+	}
+}
+
+func TestNewRejectsBadInput(t *testing.T) {
+	d := newDiffusion(t, []int{4, 4}, rgsampler.HeatScheme, nil)
+	for _, cfg := range []Config{{KernelSize: 2}, {Channels: -1}, {LearningRate: -1}, {RefM2: -1}, {BatchSize: -3}, {KernelSize: 11}} {
+		if _, err := New(d, cfg); err == nil {
+			t.Errorf("config %+v accepted", cfg)
+		}
+	}
+	if _, err := New(newDiffusion(t, []int{3, 3, 3, 3}, rgsampler.HeatScheme, nil), Config{}); err == nil {
+		t.Error("4 axes accepted")
+	}
+	if _, err := New(nil, Config{}); err == nil {
+		t.Error("nil diffusion accepted")
+	}
+	m, _ := New(d, Config{})
+	if err := m.Train(context.Background(), [][]float64{make([]float64, 5)}, 1, rand.New(rand.NewPCG(1, 1))); err == nil {
+		t.Error("a sample of the wrong size accepted")
+	}
+}
+
+// TestCovarianceFromSamples: the Gaussian approximation of every level is a_i^2 S(k) + v_i with
+// S the samples' structure factor; on free samples it must match the exact a_i^2/(p^2+m2) + v_i,
+// which the reference (RefM2 = 3 here) misses by far more than the tolerance.
+func TestCovarianceFromSamples(t *testing.T) {
+	const m2 = 1.0
+	dims := []int{6, 6}
+	m, d := testModel(t, dims, nil, Config{RefM2: 3})
+	rng := rand.New(rand.NewPCG(4, 4))
+	m.fitCovariance(freeSamples(t, dims, m2, 4096, rng))
+	worstRef := 0.0
+	for i := 0; i < d.Levels(); i++ {
+		cov, ref := make([]float64, m.geo.n), make([]float64, m.geo.n)
+		d.LevelCovariance(cov, freeCov(dims, m2), i)
+		d.LevelCovariance(ref, freeCov(dims, 3), i)
+		for k, c := range m.Covariance(i) {
+			// S(k) from 4096 samples: relative standard error 1/sqrt(2048) (phi_k and phi_-k are
+			// one complex mode), 1/sqrt(4096) for real modes; 0.1 is more than 4 of them.
+			if math.Abs(c/cov[k]-1) > 0.1 {
+				t.Errorf("level %d mode %d: covariance %.4f, exact %.4f", i, k, c, cov[k])
+			}
+			worstRef = math.Max(worstRef, math.Abs(ref[k]/cov[k]-1))
+		}
+	}
+	if worstRef < 0.3 {
+		t.Fatalf("the reference is too close to the truth (%.2f) for this test to tell them apart", worstRef)
 	}
 }
