@@ -69,13 +69,19 @@ const (
 	fallbackMemory = 16 << 30
 )
 
-// DefaultOmega returns the frequency of the best product state, one Gaussian
-// exp(-w phi^2/2) per site. Its energy per site is w/4 + c/(4w) + lambda/(32 w^2), where the
-// on-site curvature c = m2 + 2 dim includes the diagonal part of the gradient term (minus the
-// self-bonds of L = 1, where the gradient term vanishes), so the optimum solves the
-// self-consistency w^2 = c + (lambda/2) <phi^2> with <phi^2> = 1/(2w). In the double-well regime
-// (c < 0) this root is small; it is clamped from below by sqrt(|c|) so that the basis is no
-// wider than the wells it must resolve.
+// DefaultOmega returns the basis frequency Solve uses when Config.Omega is 0.
+//
+// It is the frequency of the best symmetric product state, one Gaussian exp(-w phi^2/2) per
+// site. Its energy per site is w/4 + c/(4w) + lambda/(32 w^2), where the on-site curvature
+// c = m2 + 2 dim includes the diagonal part of the gradient term (less the self-bonds of L = 1,
+// where the gradient term vanishes), so the optimum solves w^2 = c + (lambda/2) <phi^2> with
+// <phi^2> = 1/(2w).
+//
+// In the double-well regime (c < 0) that root is small (about lambda/(4|c|)) and the basis it
+// gives is too wide to resolve the wells; there w is raised to sqrt(|c|), but not above
+// 2*30/(1.5 v)^2, at which 30 levels still reach 1.5 times the classical minimum
+// v^2 = -6 m2/lambda of a uniform field. This is a heuristic (checked on single sites and
+// two-site chains); Config.Omega overrides it.
 func DefaultOmega(m *hamiltonian.Model) float64 {
 	g := newGeometry(m)
 	c := m.M2 + 2*float64(m.Dim) - 2*float64(g.self[0])
@@ -101,7 +107,12 @@ func DefaultOmega(m *hamiltonian.Model) float64 {
 	}
 	w := 0.5 * (lo + hi)
 	if c < 0 {
-		w = math.Max(w, math.Sqrt(-c))
+		wells := math.Sqrt(-c)
+		if m.M2 < 0 {
+			v2 := -6 * m.M2 / m.Lambda
+			wells = math.Min(wells, 2*30/(1.5*1.5*v2))
+		}
+		w = math.Max(w, wells)
 	}
 	return w
 }

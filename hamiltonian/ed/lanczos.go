@@ -82,7 +82,7 @@ func (e *engine) lowest(ctx context.Context, v0, v1, v2 []float64, tol float64, 
 // finds its lowest eigenpairs in O(k) per step: Sturm-sequence bisection for the eigenvalues and
 // one step of inverse iteration for the eigenvector's last component.
 type tridiag struct {
-	alpha, beta    []float64
+	alpha, beta         []float64
 	dl, d, du, rhs, sol []float64 // workspace of the inverse iteration
 }
 

@@ -20,6 +20,52 @@ import (
 // H_A is a sparse product inside a block (which sits in L1/L2), H_B adds scaled copies of other
 // blocks, and each cross bond applies Q_y to a neighbouring block. No index is decoded per entry.
 
+// ell is a sparse matrix with a fixed number of entries per row (ELLPACK), padded with zero
+// values at column 0. Within a block every row then runs the same short inner loop, whose
+// trip count the branch predictor learns, where CSR's varying row lengths cost a
+// misprediction per row.
+type ell struct {
+	width int
+	col   []int32
+	val   []float64
+}
+
+func (m *ell) bytes() int64 { return int64(4*cap(m.col) + 8*cap(m.val)) }
+
+// ellBuilder fills an ell whose storage is allocated up front, so that building never holds
+// more than the final tables (and the memory estimate is exact).
+type ellBuilder struct {
+	m   ell
+	row int // entries in the current row
+}
+
+func newELLBuilder(rows, width int) ellBuilder {
+	return ellBuilder{m: ell{
+		width: width,
+		col:   make([]int32, 0, rows*width),
+		val:   make([]float64, 0, rows*width),
+	}}
+}
+
+func (b *ellBuilder) add(col int32, v float64) {
+	if b.row == b.m.width {
+		panic("ed: ell row overflow") // a bug in the entry bound, not a user error
+	}
+	b.m.col = append(b.m.col, col)
+	b.m.val = append(b.m.val, v)
+	b.row++
+}
+
+func (b *ellBuilder) endRow() {
+	for ; b.row < b.m.width; b.row++ {
+		b.m.col = append(b.m.col, 0)
+		b.m.val = append(b.m.val, 0)
+	}
+	b.row = 0
+}
+
+func (b *ellBuilder) build() ell { return b.m }
+
 // csr is a compressed sparse row matrix.
 type csr struct {
 	rowPtr []int
@@ -162,8 +208,8 @@ type operator struct {
 	layout
 	rankA [2][]int32 // rank of an A state within its parity, -1 in the other
 	diagA [2][]float64
-	hA    [2]csr // H_A off-diagonal part, parity p -> p, ranks within the parity
-	q     [][2]csr
+	hA    [2]ell   // H_A off-diagonal part, parity p -> p, ranks within the parity
+	q     [][2]ell // Q_y: rows of parity p, columns of parity 1-p
 	parB  []uint8
 	diagB []float64
 	hB    csr     // H_B off-diagonal part; columns are b'
@@ -213,8 +259,8 @@ func estimateTableBytes(l layout, g geometry) int64 {
 	nnzB := sB * (onsite*int64(l.nB) + 4*bondsB)
 	nnzX := sB * 2 * int64(len(crossNbrs))
 	const entry = 12 // int32 column + float64 value
-	t := sA*(2*4+8) + 8*(sA+2)
-	t += nnzA*entry + nnzQ*entry + 8*(sA+2)*int64(len(crossNbrs))
+	t := sA * (2*4 + 8)
+	t += nnzA*entry + nnzQ*entry
 	t += sB*(1+8) + 2*8*(sB+1)
 	t += nnzB*entry + 8*(sB+1)
 	t += nnzX*(entry+4) + 8*(sB+1)
@@ -276,12 +322,12 @@ func newOperator(m *hamiltonian.Model, l layout, g geometry, w float64) *operato
 		next[p]++
 	})
 	onsite := min(4, n-1) // nonzero off-diagonal levels of h: |k - k'| in {2, 4}
-	var bld [2]csrBuilder
-	qb := make([][2]csrBuilder, len(crossSites))
+	var bld [2]ellBuilder
+	qb := make([][2]ellBuilder, len(crossSites))
 	for p := 0; p < 2; p++ {
-		bld[p] = newCSRBuilder(l.cntA[p], onsite*l.nA+4*len(bondsA))
+		bld[p] = newELLBuilder(l.cntA[p], onsite*l.nA+4*len(bondsA))
 		for i, bs := range crossBonds {
-			qb[i][p] = newCSRBuilder(l.cntA[p], 2*len(bs))
+			qb[i][p] = newELLBuilder(l.cntA[p], 2*len(bs))
 		}
 	}
 	forEachState(n, l.nA, func(a int, d []int, p int) {
@@ -333,7 +379,7 @@ func newOperator(m *hamiltonian.Model, l layout, g geometry, w float64) *operato
 	for p := 0; p < 2; p++ {
 		op.hA[p] = bld[p].build()
 	}
-	op.q = make([][2]csr, len(crossSites))
+	op.q = make([][2]ell, len(crossSites))
 	for i := range qb {
 		for p := 0; p < 2; p++ {
 			op.q[i][p] = qb[i][p].build()
@@ -466,14 +512,20 @@ func (op *operator) applyBlocks(s int, dst, src []float64, b0, b1 int) {
 		dB := op.diagB[b]
 		dA := op.diagA[p][:nA]
 		hA := &op.hA[p]
-		rp := hA.rowPtr[:nA+1]
-		col, val := hA.col, hA.val
-		for i := range out {
-			acc := (dA[i] + dB) * in[i]
-			for k := rp[i]; k < rp[i+1]; k++ {
-				acc += val[k] * in[col[k]]
+		if wd := hA.width; wd > 0 {
+			col, val := hA.col[:nA*wd], hA.val[:nA*wd]
+			for i := range out {
+				acc := (dA[i] + dB) * in[i]
+				cs, vs := col[i*wd:i*wd+wd], val[i*wd:i*wd+wd]
+				for k, c := range cs {
+					acc += vs[k] * in[c]
+				}
+				out[i] = acc
 			}
-			out[i] = acc
+		} else {
+			for i := range out {
+				out[i] = (dA[i] + dB) * in[i]
+			}
 		}
 		for k := op.hB.rowPtr[b]; k < op.hB.rowPtr[b+1]; k++ {
 			o2 := off[op.hB.col[k]]
@@ -485,12 +537,13 @@ func (op *operator) applyBlocks(s int, dst, src []float64, b0, b1 int) {
 			o2 := off[op.xB.col[k]]
 			in2 := src[o2 : o2+nA1]
 			q := &op.q[op.xQ[k]][p]
-			qrp := q.rowPtr[:nA+1]
-			qcol, qval := q.col, q.val
+			wd := q.width
+			qcol, qval := q.col[:nA*wd], q.val[:nA*wd]
 			for i := range out {
 				acc := 0.0
-				for kk := qrp[i]; kk < qrp[i+1]; kk++ {
-					acc += qval[kk] * in2[qcol[kk]]
+				cs, vs := qcol[i*wd:i*wd+wd], qval[i*wd:i*wd+wd]
+				for kk, j := range cs {
+					acc += vs[kk] * in2[j]
 				}
 				out[i] += c * acc
 			}
