@@ -311,6 +311,18 @@ func TestEvalSymmetries(t *testing.T) {
 				t.Fatalf("dims %v: score not odd at site %d: %g vs %g", dims, x, s[x], s2[x])
 			}
 		}
+		// The CNN's linear response to a uniform field is subtracted (m2 alone carries it):
+		// its output on a small uniform field is O(eps^3), so halving eps divides it by 8.
+		uniform := func(eps float64) float64 {
+			for x := range neg {
+				neg[x] = eps
+			}
+			m.cnn(s2, neg, 1)
+			return s2[0]
+		}
+		if r := uniform(2e-3) / uniform(1e-3); math.Abs(r-8) > 0.1 {
+			t.Errorf("dims %v: CNN output on a uniform field scales by %.4f when the field doubles, want 8 (cubic)", dims, r)
+		}
 		if a := testing.AllocsPerRun(20, func() { m.Eval(s, phi, 1) }); a != 0 {
 			t.Errorf("dims %v: Eval allocates %v times", dims, a)
 		}
