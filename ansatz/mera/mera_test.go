@@ -359,3 +359,37 @@ func TestDuplicateSlotsClosedForm(t *testing.T) {
 		t.Errorf("lap = %v, want %v", lap, want)
 	}
 }
+
+// Measure must agree with the separate evaluations it replaces.
+func TestMeasureMatchesSeparateCalls(t *testing.T) {
+	for ci, c := range fdCases() {
+		m := mustModel(t, c.L, c.dim, -0.4, 5)
+		a := mustNew(t, m, Config{Scales: c.scales, Width: 2})
+		rng := rand.New(rand.NewPCG(uint64(ci), 13))
+		randomize(t, a, rng)
+		ws := a.NewWorkspace()
+		phi := randomField(rng, m.N)
+		grad, grad2 := make([]float64, m.N), make([]float64, m.N)
+		o, o2 := make([]float64, a.NumParams()), make([]float64, a.NumParams())
+		u, el := a.Measure(ws, phi, grad, o)
+		u2, _ := a.Derivs(ws, phi, grad2)
+		el2 := a.LocalEnergy(ws, phi)
+		a.LogDerivParams(ws, phi, o2)
+		lp := a.LogPsi(ws, phi)
+		scale := math.Abs(el2.Kinetic) + math.Abs(el2.V2) + math.Abs(el2.V4)
+		if !close(u, u2, 1, 1e-12) || !close(u, lp, 1, 1e-12) || !close(el.Total, el2.Total, scale, 1e-12) ||
+			!close(el.Kinetic, el2.Kinetic, scale, 1e-12) || el.V2 != el2.V2 || el.V4 != el2.V4 {
+			t.Errorf("%+v: Measure u=%v E=%+v, separate u=%v (LogPsi %v) E=%+v", c, u, el, u2, lp, el2)
+		}
+		for x := range grad {
+			if !close(grad[x], grad2[x], 1, 1e-12) {
+				t.Errorf("%+v: grad[%d] %v vs %v", c, x, grad[x], grad2[x])
+			}
+		}
+		for i := range o {
+			if !close(o[i], o2[i], 1, 1e-12) {
+				t.Errorf("%+v: O[%d] %v vs %v", c, i, o[i], o2[i])
+			}
+		}
+	}
+}

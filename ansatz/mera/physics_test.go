@@ -223,6 +223,7 @@ func TestNoAllocations(t *testing.T) {
 		"Derivs":         func() { a.Derivs(ws, phi, grad) },
 		"LocalEnergy":    func() { a.LocalEnergy(ws, phi) },
 		"LogDerivParams": func() { a.LogDerivParams(ws, phi, o) },
+		"Measure":        func() { a.Measure(ws, phi, grad, o) },
 	} {
 		if n := testing.AllocsPerRun(20, f); n != 0 {
 			t.Errorf("%s: %v allocations per call", name, n)
