@@ -29,6 +29,15 @@
 // which is even in u, grows at most linearly through the logcosh units, and has c4, c6 <= 0,
 // so the Gaussian part always dominates at large phi and Psi stays normalizable.
 //
+// # Parameters
+//
+// theta holds "gauss.logA", "gauss.B", "gauss.c<s>" for every level s, then for every level s
+// with local terms the units "s<s>.h<h>" (and "s<top>.cat", see below), each as ".a" followed
+// by ".w0" .. ".w<2 dim>" in slot order, then "s<s>.c4" and "s<s>.c6". On the top level (side 1)
+// and on side-2 levels several slots hold the same coarse site, so only sums of some weights
+// matter there; those redundant directions are kept for a uniform layout and are harmless to a
+// regularised natural-gradient step.
+//
 // # Parameter clamps
 //
 // SetParams accepts every finite vector and clamps it into the valid region, storing the

@@ -393,3 +393,49 @@ func TestMeasureMatchesSeparateCalls(t *testing.T) {
 		}
 	}
 }
+
+// The bands are a partition of unity, the top band alone owns k = 0, and band s peaks at
+// |p| = 2^-s p_max, so a common band amplitude c only rescales the kernel by e^c.
+func TestBands(t *testing.T) {
+	for _, c := range []struct{ L, dim int }{{32, 2}, {8, 2}, {6, 1}, {3, 2}, {1, 1}, {8, 3}} {
+		m := mustModel(t, c.L, c.dim, 1, 0)
+		a := mustNew(t, m, Config{Scales: 0})
+		top := len(a.bands) - 1
+		for k := 0; k < m.N; k++ {
+			sum := 0.0
+			for s, b := range a.bands {
+				if b[k] < 0 || b[k] > 1 {
+					t.Fatalf("%+v: b_%d(%d) = %v", c, s, k, b[k])
+				}
+				sum += b[k]
+			}
+			if math.Abs(sum-1) > 1e-15 {
+				t.Errorf("%+v: bands sum to %v at k = %d", c, sum, k)
+			}
+		}
+		if a.bands[top][0] != 1 {
+			t.Errorf("%+v: top band at k = 0 is %v", c, a.bands[top][0])
+		}
+		pmax := 2 * math.Sqrt(float64(c.dim))
+		for k, p2 := range a.p2 {
+			for s := 0; s < top; s++ {
+				if math.Abs(math.Sqrt(p2)-pmax/math.Exp2(float64(s))) < 1e-12 && math.Abs(a.bands[s][k]-1) > 1e-12 {
+					t.Errorf("%+v: band %d at |p| = p_max/2^%d is %v, want 1", c, s, s, a.bands[s][k])
+				}
+			}
+		}
+		th := a.Params(nil)
+		th[0], th[1] = math.Log(0.8), 0.6
+		for s := range a.bands {
+			th[2+s] = 0.3
+		}
+		if err := a.SetParams(th); err != nil {
+			t.Fatal(err)
+		}
+		for k, g := range a.Kernel() {
+			if want := math.Sqrt(0.8+0.6*a.p2[k]) * math.Exp(0.3); math.Abs(g-want) > 1e-14*want {
+				t.Errorf("%+v: g(%d) = %v, want %v", c, k, g, want)
+			}
+		}
+	}
+}
