@@ -174,7 +174,7 @@ func BenchmarkED2x2(b *testing.B) {
 			e := newEngine(op, pl, l.dim[0])
 			e.setSector(0)
 			v := [3][]float64{make([]float64, l.dim[0]), make([]float64, l.dim[0]), make([]float64, l.dim[0])}
-			r, err := e.lowest(ctx, v[0], v[1], v[2], defaultTol, defaultMaxIter, 1)
+			r, err := e.lowest(ctx, newTridiag(defaultMaxIter), v[0], v[1], v[2], defaultTol, 1)
 			pl.close()
 			if err != nil {
 				b.Fatal(err)
@@ -194,7 +194,7 @@ func BenchmarkED2x2(b *testing.B) {
 			e.sector, e.dim = 0, int(l.dim[0])
 			useCSR(e, h)
 			v := [3][]float64{make([]float64, l.dim[0]), make([]float64, l.dim[0]), make([]float64, l.dim[0])}
-			r, err := e.lowest(ctx, v[0], v[1], v[2], defaultTol, defaultMaxIter, 1)
+			r, err := e.lowest(ctx, newTridiag(defaultMaxIter), v[0], v[1], v[2], defaultTol, 1)
 			pl.close()
 			if err != nil {
 				b.Fatal(err)

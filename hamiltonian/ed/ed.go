@@ -64,6 +64,9 @@ type Result struct {
 }
 
 const (
+	// smallBytes covers the allocations too small to count one by one (the pool, maps of
+	// bonds, the engine), so that the estimate bounds the total.
+	smallBytes     = 256 << 10
 	defaultTol     = 1e-13
 	defaultMaxIter = 2000
 	fallbackMemory = 16 << 30
@@ -127,7 +130,7 @@ type plan struct {
 // errTooLarge reports a space whose size does not even fit the index types.
 var errTooLarge = errors.New("state space too large")
 
-func newPlan(m *hamiltonian.Model, nmax int) (plan, error) {
+func newPlan(m *hamiltonian.Model, nmax, maxIter int) (plan, error) {
 	l, ok := newLayout(nmax, m.N)
 	if !ok {
 		return plan{}, errTooLarge
@@ -138,8 +141,12 @@ func newPlan(m *hamiltonian.Model, nmax int) (plan, error) {
 		return plan{}, errTooLarge
 	}
 	// Three Lanczos vectors, the per-chunk partial sums and the tridiagonal workspace.
-	vec := 3*8*dim + 8*(dim/chunk+1) + 8*8*defaultMaxIter
-	return plan{layout: l, geometry: g, vectorBytes: vec, tableBytes: estimateTableBytes(l, g)}, nil
+	vec := 3*8*dim + 8*(dim/chunk+1) + tridiagBytes(maxIter)
+	// The single-site matrices: seven in the enlarged basis, four truncated, one per site.
+	big := int64(nmax + extraLevels)
+	ops := 8 * (7*big*big + int64(4+m.N)*int64(nmax)*int64(nmax))
+	tables := estimateTableBytes(l, g) + ops + smallBytes
+	return plan{layout: l, geometry: g, vectorBytes: vec, tableBytes: tables}, nil
 }
 
 // MemoryEstimate returns the bytes Solve needs for nmax levels per site: three vectors of the
@@ -149,7 +156,7 @@ func MemoryEstimate(m *hamiltonian.Model, nmax int) int64 {
 	if nmax < 2 {
 		return 0
 	}
-	p, err := newPlan(m, nmax)
+	p, err := newPlan(m, nmax, defaultMaxIter)
 	if err != nil {
 		return math.MaxInt64
 	}
@@ -204,8 +211,14 @@ func Solve(ctx context.Context, m *hamiltonian.Model, cfg Config) (*Result, erro
 		return nil, fmt.Errorf("the memory limit must be >= 0 bytes, got %d", cfg.MemoryLimit)
 	}
 
-	p, err := newPlan(m, cfg.NMax)
+	p, err := newPlan(m, cfg.NMax, maxIter)
 	need := p.vectorBytes + p.tableBytes
+	var p2 plan
+	if err == nil && cfg.Convergence {
+		// The NMax-2 tables may be built before the collector has freed the NMax ones.
+		p2, err = newPlan(m, cfg.NMax-2, maxIter)
+		need += p2.tableBytes
+	}
 	if err != nil || need > limit {
 		states := float64(p.dim[0])
 		gib := float64(need) / (1 << 30)
@@ -222,12 +235,13 @@ func Solve(ctx context.Context, m *hamiltonian.Model, cfg Config) (*Result, erro
 	maxDim := max(p.dim[0], p.dim[1])
 	vecs := [3][]float64{make([]float64, maxDim), make([]float64, maxDim), make([]float64, maxDim)}
 
+	td := newTridiag(maxIter)
 	op := newOperator(m, p.layout, p.geometry, omega)
 	e := newEngine(op, pl, maxDim)
 	var r [2]lanczosResult
 	for s := 0; s < 2; s++ {
 		e.setSector(s)
-		r[s], err = e.lowest(ctx, vecs[0], vecs[1], vecs[2], tol, maxIter, uint64(s+1))
+		r[s], err = e.lowest(ctx, td, vecs[0], vecs[1], vecs[2], tol, uint64(s+1))
 		if err != nil {
 			return nil, fmt.Errorf("%s sector: %w", [2]string{"even", "odd"}[s], err)
 		}
@@ -247,13 +261,9 @@ func Solve(ctx context.Context, m *hamiltonian.Model, cfg Config) (*Result, erro
 	}
 	if cfg.Convergence {
 		op, e = nil, nil // the smaller tables replace these
-		p2, err := newPlan(m, cfg.NMax-2)
-		if err != nil {
-			return nil, err
-		}
 		e2 := newEngine(newOperator(m, p2.layout, p2.geometry, omega), pl, p2.dim[0])
 		e2.setSector(0)
-		r2, err := e2.lowest(ctx, vecs[0], vecs[1], vecs[2], tol, maxIter, 1)
+		r2, err := e2.lowest(ctx, td, vecs[0], vecs[1], vecs[2], tol, 1)
 		if err != nil {
 			return nil, fmt.Errorf("even sector with nmax %d: %w", cfg.NMax-2, err)
 		}

@@ -24,7 +24,7 @@ type lanczosResult struct {
 // before orthogonality is lost. The run stops when the residual r = beta_k |s_k| of the lowest
 // Ritz pair bounds its error below tol*max(|E|, 1): either r itself is that small, or the
 // Ritz value has stopped moving and the Kato-Temple estimate r^2/(theta_2 - theta_1) is.
-func (e *engine) lowest(ctx context.Context, v0, v1, v2 []float64, tol float64, maxIter int, seed uint64) (lanczosResult, error) {
+func (e *engine) lowest(ctx context.Context, td *tridiag, v0, v1, v2 []float64, tol float64, seed uint64) (lanczosResult, error) {
 	n := e.dim
 	u, v, w := v0[:n], v1[:n], v2[:n]
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
@@ -35,7 +35,8 @@ func (e *engine) lowest(ctx context.Context, v0, v1, v2 []float64, tol float64, 
 	nrm := math.Sqrt(e.dot(v, v))
 	e.scale(v, 1/nrm)
 
-	td := newTridiag(maxIter)
+	td.reset()
+	maxIter := td.capacity()
 	betaPrev := 0.0
 	prev := math.Inf(1)
 	var res lanczosResult
@@ -97,6 +98,12 @@ func newTridiag(capacity int) *tridiag {
 		sol:   make([]float64, capacity),
 	}
 }
+
+func (t *tridiag) reset()        { t.alpha, t.beta = t.alpha[:0], t.beta[:0] }
+func (t *tridiag) capacity() int { return cap(t.alpha) }
+
+// tridiagBytes is the memory of newTridiag(capacity).
+func tridiagBytes(capacity int) int64 { return 7 * 8 * int64(capacity) }
 
 // push appends alpha to the diagonal; beta is the coupling to the next (not yet known) row.
 func (t *tridiag) push(alpha, beta float64) {
