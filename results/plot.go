@@ -93,7 +93,8 @@ const (
 
 // PlotScaling draws a scaling plot to path (.png or .svg) and returns the fit when one was
 // requested (nil otherwise).
-func PlotScaling(path string, s ScalingPlot) (*stats.LinearFit, error) {
+func PlotScaling(path string, s ScalingPlot) (fit *stats.LinearFit, err error) {
+	defer recoverPlot(&err)
 	if s.Dim <= 0 {
 		return nil, fmt.Errorf("results: scaling plot needs the dimension, got %d", s.Dim)
 	}
@@ -128,7 +129,6 @@ func PlotScaling(path string, s ScalingPlot) (*stats.LinearFit, error) {
 	for _, v := range x {
 		xmax = math.Max(xmax, v)
 	}
-	var fit *stats.LinearFit
 	if s.Fit {
 		f, exact, err := fitScaling(x, y, e)
 		if err != nil {
@@ -141,6 +141,10 @@ func PlotScaling(path string, s ScalingPlot) (*stats.LinearFit, error) {
 		line.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
 		line.Width = vg.Points(1.2)
 		p.Add(line)
+		// Functions do not widen the axes: keep the whole fit line in view.
+		for _, v := range []float64{f.A, f.A + f.B*xmax} {
+			p.Y.Min, p.Y.Max = math.Min(p.Y.Min, v), math.Max(p.Y.Max, v)
+		}
 		for k := 0; k <= 10; k++ {
 			t := xmax * float64(k) / 10
 			p.note([]float64{t}, []float64{f.A + f.B*t})
@@ -230,7 +234,8 @@ func fitScaling(x, y, e []float64) (f stats.LinearFit, exact bool, err error) {
 // iteration with a one-sigma band; when the start of the run dominates that panel, a second
 // panel zoomed on the last half of the run; and Var(E_loc) on a log scale when positive
 // values exist. Reference lines go on the energy panels.
-func PlotTrace(path string, t TracePlot) error {
+func PlotTrace(path string, t TracePlot) (err error) {
+	defer recoverPlot(&err)
 	if len(t.Points) == 0 {
 		return errors.New("results: trace plot without points")
 	}
@@ -344,7 +349,8 @@ func xys(x, y []float64) plotter.XYs {
 }
 
 // PlotCorrelator draws G(r) with error bars and an optional exact curve to path.
-func PlotCorrelator(path string, c CorrelatorPlot) error {
+func PlotCorrelator(path string, c CorrelatorPlot) (err error) {
+	defer recoverPlot(&err)
 	if len(c.Data.X) == 0 || len(c.Data.X) != len(c.Data.Y) {
 		return fmt.Errorf("results: correlator plot needs equal, non-zero numbers of r and G values, got %d and %d", len(c.Data.X), len(c.Data.Y))
 	}
@@ -398,7 +404,7 @@ func PlotCorrelator(path string, c CorrelatorPlot) error {
 	if len(x) == 0 {
 		return errors.New("results: correlator plot: no values to draw")
 	}
-	ps, err := scatterWithErrors(x, y, e, plotutil.Color(0), draw.CircleGlyph{})
+	ps, err := scatterWithErrorsScale(x, y, e, plotutil.Color(0), draw.CircleGlyph{}, c.LogY)
 	if err != nil {
 		return err
 	}
@@ -418,7 +424,8 @@ func PlotCorrelator(path string, c CorrelatorPlot) error {
 }
 
 // PlotFlow draws the flow of each coupling against RG time, one panel per coupling, to path.
-func PlotFlow(path string, f FlowPlot) error {
+func PlotFlow(path string, f FlowPlot) (err error) {
+	defer recoverPlot(&err)
 	if len(f.Couplings) == 0 {
 		return errors.New("results: flow plot without couplings")
 	}
@@ -613,6 +620,12 @@ type errPoints struct {
 // scatterWithErrors returns the markers and, where any error is positive, error bars.
 // The first returned plotter is the scatter (a Thumbnailer for the legend).
 func scatterWithErrors(x, y, e []float64, c color.Color, shape draw.GlyphDrawer) ([]plot.Plotter, error) {
+	return scatterWithErrorsScale(x, y, e, c, shape, false)
+}
+
+// scatterWithErrorsScale is scatterWithErrors; on a log axis, error bars that would reach zero
+// or below are cut at a tenth of the value (and a log axis cannot show them anyway).
+func scatterWithErrorsScale(x, y, e []float64, c color.Color, shape draw.GlyphDrawer, logY bool) ([]plot.Plotter, error) {
 	xy := make(plotter.XYs, len(x))
 	errs := make(plotter.YErrors, len(x))
 	anyErr := false
@@ -624,6 +637,9 @@ func scatterWithErrors(x, y, e []float64, c color.Color, shape draw.GlyphDrawer)
 			anyErr = true
 		}
 		errs[i].Low, errs[i].High = v, v
+		if logY && y[i]-v <= 0.1*y[i] {
+			errs[i].Low = 0.9 * y[i]
+		}
 	}
 
 	sc, err := plotter.NewScatter(xy)
@@ -761,4 +777,12 @@ func symmetric(e []float64) plotter.YErrors {
 		out[i].Low, out[i].High = v, v
 	}
 	return out
+}
+
+// recoverPlot turns a panic inside gonum/plot (it panics on, e.g., non-positive values on a
+// log axis) into an error, so that no panic crosses the package boundary.
+func recoverPlot(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("results: plotting failed: %v", r)
+	}
 }

@@ -173,6 +173,11 @@ func TestPlotErrors(t *testing.T) {
 	if err != nil || math.Abs(fit.A-1) > 1e-12 || math.Abs(fit.B-3) > 1e-12 || fit.ErrA != 0 {
 		t.Errorf("exact-data fit %+v, %v", fit, err)
 	}
+	// Error bars reaching below zero on a log axis: gonum/plot would panic; we cut them.
+	if err := PlotCorrelator(filepath.Join(dir, "log.png"), CorrelatorPlot{LogY: true,
+		Data: Curve{X: Floats{0, 1, 2}, Y: Floats{1, 0.1, 0.01}, Err: Floats{0.1, 0.2, 0.05}}}); err != nil {
+		t.Errorf("log correlator with large errors: %v", err)
+	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if e.Name()[0] == '.' {

@@ -1,0 +1,649 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"vqs/results"
+)
+
+func init() { subcommands = append(subcommands, newResultsCmd) }
+
+func newResultsCmd() *cobra.Command {
+	var storeDir string
+	cmd := &cobra.Command{
+		Use:   "results",
+		Short: "List, show, tabulate and plot stored run records",
+		Long: `results reads the run records that vqs commands store (one JSON file per run in the
+store directory, per-iteration traces under traces/). Files in the store that are not readable
+records (corrupt, foreign, an ID that does not match the file name) are reported on stderr, one
+line each, and skipped; the rest of the listing continues. Files of writes in progress are
+ignored. Energies are in lattice units.`,
+		Example: `  vqs results list
+  vqs results show 20260315-142233-a1b2c3d4
+  vqs results table --format md
+  vqs results plot --kind scaling --m2 -0.5 --lambda 3 --out scaling.png
+  vqs results plot --kind trace --out trace.svg 20260315-142233-a1b2c3d4`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown results command %q (want list, show, table or plot)", args[0])}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	cmd.PersistentFlags().StringVar(&storeDir, "store", results.DefaultDir, "directory of the run store (created if missing)")
+	open := func() (*results.Store, error) { return results.Open(storeDir) }
+	cmd.AddCommand(newResultsListCmd(open), newResultsShowCmd(open), newResultsTableCmd(open), newResultsPlotCmd(open))
+	return cmd
+}
+
+type resStoreOpener func() (*results.Store, error)
+
+// resWarnProblems prints one line per unreadable file.
+func resWarnProblems(w io.Writer, probs []results.Problem) {
+	for _, p := range probs {
+		fmt.Fprintf(w, "vqs: warning: skipped %s\n", p.Error())
+	}
+}
+
+// resSelectRecords returns the records with the given IDs in that order, or all records when
+// no IDs are given, after the kind filter.
+func resSelectRecords(cmd *cobra.Command, s *results.Store, ids []string, kinds []string) ([]results.Record, error) {
+	var recs []results.Record
+	if len(ids) > 0 {
+		for _, id := range ids {
+			r, err := s.Get(id)
+			if err != nil {
+				return nil, fmt.Errorf("record %s: %v", id, oneLine(err))
+			}
+			recs = append(recs, r)
+		}
+	} else {
+		all, probs, err := s.List()
+		if err != nil {
+			return nil, err
+		}
+		resWarnProblems(cmd.ErrOrStderr(), probs)
+		recs = all
+	}
+	if len(kinds) == 0 {
+		return recs, nil
+	}
+	var out []results.Record
+	for _, r := range recs {
+		for _, k := range kinds {
+			if r.Kind == k {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func newResultsListCmd(open resStoreOpener) *cobra.Command {
+	var kinds []string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "One line per stored run: id, kind, status, parameters, energy, start time",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := open()
+			if err != nil {
+				return err
+			}
+			recs, err := resSelectRecords(cmd, s, nil, kinds)
+			if err != nil {
+				return err
+			}
+			rows := [][]string{{"id", "kind", "status", "L", "dim", "m2", "lambda", "energy", "started (UTC)"}}
+			for _, r := range recs {
+				energy := ""
+				if e, ok := r.Estimates[results.EstEnergy]; ok {
+					energy = results.FormatEstimate(e)
+				}
+				started := ""
+				if !r.Started.IsZero() {
+					started = r.Started.UTC().Format(time.DateTime)
+				}
+				rows = append(rows, []string{r.ID, r.Kind, r.Status, strconv.Itoa(r.Params.L), strconv.Itoa(r.Params.Dim),
+					resFmtG(r.Params.M2), resFmtG(r.Params.Lambda), energy, started})
+			}
+			resWriteAligned(cmd.OutOrStdout(), rows)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&kinds, "kind", nil, "only runs of these kinds (comma-separated: ground-state, exact, gaussian, pimc, scan, ...)")
+	return cmd
+}
+
+func newResultsShowCmd(open resStoreOpener) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "All stored fields of one run",
+		Args:  resExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := open()
+			if err != nil {
+				return err
+			}
+			r, err := s.Get(args[0])
+			if err != nil {
+				return fmt.Errorf("record %s: %v", args[0], oneLine(err))
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSON(out, r)
+			}
+			rep := &report{w: out}
+			rep.add("id", "%s", r.ID)
+			rep.add("kind", "%s", r.Kind)
+			if r.Status != "" {
+				rep.add("status", "%s", r.Status)
+			}
+			rep.add("lattice", "L = %d, dim = %d, N = %d sites", r.Params.L, r.Params.Dim, r.Params.Sites())
+			rep.add("m2", "%s", resFmtG(r.Params.M2))
+			rep.add("lambda", "%s  (coefficient of phi^4/4!)", resFmtG(r.Params.Lambda))
+			for _, k := range resSortedKeys(r.Params.Extra) {
+				rep.add("  "+k, "%v", r.Params.Extra[k])
+			}
+			for _, k := range resEstimateOrder(r.Estimates) {
+				e := r.Estimates[k]
+				note := ""
+				if e.Error == 0 {
+					note = "  (exact)"
+				}
+				rep.add(k, "%s%s", results.FormatEstimate(e), note)
+			}
+			for _, k := range resSortedKeys(r.Curves) {
+				rep.add("curve "+k, "%d points", len(r.Curves[k].Y))
+			}
+			if r.Trace != "" {
+				pts, terr := s.ReadTrace(r)
+				switch {
+				case terr != nil && len(pts) == 0:
+					rep.add("trace", "%s (unreadable: %s)", r.Trace, oneLine(terr))
+				case terr != nil:
+					rep.add("trace", "%s (%d iterations; %s)", r.Trace, len(pts), oneLine(terr))
+				default:
+					rep.add("trace", "%s (%d iterations)", r.Trace, len(pts))
+				}
+			}
+			rep.add("seed", "%d", r.Seed)
+			if r.Version != "" {
+				rep.add("version", "%s", r.Version)
+			}
+			if r.Host != "" {
+				rep.add("host", "%s", r.Host)
+			}
+			if !r.Started.IsZero() {
+				rep.add("started", "%s", r.Started.UTC().Format(time.RFC3339))
+			}
+			if !r.Finished.IsZero() {
+				rep.add("finished", "%s", r.Finished.UTC().Format(time.RFC3339))
+			}
+			rep.add("seconds", "%.1f", r.Seconds)
+			if r.Notes != "" {
+				rep.add("notes", "%s", r.Notes)
+			}
+			rep.flush()
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the record as stored (JSON) instead of the human-readable report")
+	return cmd
+}
+
+func newResultsTableCmd(open resStoreOpener) *cobra.Command {
+	var format string
+	var kinds []string
+	cmd := &cobra.Command{
+		Use:   "table [ID...]",
+		Short: "Table of runs (all, or the given IDs) as aligned text, CSV, Markdown or JSON",
+		Long: `table prints one row per run: id, kind, status, L, dim, m2, lambda, every estimate present
+(energy, energy_per_site, variance, gap, ... ; E/N is derived as energy/N when a run has no
+energy_per_site), and the run time in seconds. text and md write value(error) with two digits of
+error, e.g. 1118.4841(12), and exact values with 12 significant digits; csv writes separate
+<name> and <name>_err columns at full precision (empty when unknown); json writes the records.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch format {
+			case results.FormatText, results.FormatCSV, results.FormatMarkdown, results.FormatJSON:
+			default:
+				return usageError{fmt.Errorf("--format %q: want text, csv, md or json", format)}
+			}
+			s, err := open()
+			if err != nil {
+				return err
+			}
+			recs, err := resSelectRecords(cmd, s, args, kinds)
+			if err != nil {
+				return err
+			}
+			return results.WriteTable(cmd.OutOrStdout(), recs, format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text (aligned columns), csv, md (Markdown) or json")
+	cmd.Flags().StringSliceVar(&kinds, "kind", nil, "only runs of these kinds (comma-separated: ground-state, exact, gaussian, pimc, scan, ...)")
+	return cmd
+}
+
+type resPlotFlags struct {
+	kind    string
+	out     string
+	runKind []string
+	xPower  float64
+	noFit   bool
+	noRefs  bool
+	logY    bool
+	dim     int
+	m2      float64
+	lambda  float64
+	title   string
+}
+
+func newResultsPlotCmd(open resStoreOpener) *cobra.Command {
+	var pf resPlotFlags
+	cmd := &cobra.Command{
+		Use:   "plot --kind scaling|trace|correlator|flow --out FILE.png|FILE.svg [ID...]",
+		Short: "Plot finite-size scaling, a VMC convergence trace, a correlator or an RG flow",
+		Long: `plot draws one figure to --out (PNG or SVG, by extension).
+
+  scaling     E0/N against 1/N (or 1/L^p with --x-power p) for the given runs, or for all runs of
+              --run-kind in the store; they must share dim, m2 and lambda (narrow with --dim, --m2,
+              --lambda). A weighted linear fit extrapolates to infinite volume; the fitted value is
+              printed and shown in the legend. Exact and Gaussian runs in the store with the same
+              parameters are drawn as reference points.
+  trace       energy (with a one-sigma band) and Var(E_loc) against iteration for one run with a
+              trace; exact and Gaussian energies of the same parameters in the store are drawn as
+              reference lines.
+  correlator  G(r) with errors of one run (curve "correlator"), with its exact curve
+              ("correlator_exact") when stored.
+  flow        the learned resCouplings against RG time of one run (curves "flow_<name>").`,
+		Example: `  vqs results plot --kind scaling --m2 -0.5 --lambda 3 --x-power 3 --out scaling.png
+  vqs results plot --kind trace --out trace.svg 20260315-142233-a1b2c3d4`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if pf.out == "" {
+				return usageError{fmt.Errorf("--out FILE.png or FILE.svg is required")}
+			}
+			if ext := strings.ToLower(pf.out); !strings.HasSuffix(ext, ".png") && !strings.HasSuffix(ext, ".svg") {
+				return usageError{fmt.Errorf("--out %q: the file name must end in .png or .svg", pf.out)}
+			}
+			if math.IsNaN(pf.xPower) || math.IsInf(pf.xPower, 0) || pf.xPower < 0 {
+				return usageError{fmt.Errorf("--x-power %v: want a positive number, or 0 for 1/N", pf.xPower)}
+			}
+			switch pf.kind {
+			case "scaling":
+			case "trace", "correlator", "flow":
+				if len(args) != 1 {
+					return usageError{fmt.Errorf("plot --kind %s takes exactly one run ID, got %d", pf.kind, len(args))}
+				}
+			default:
+				return usageError{fmt.Errorf("--kind %q: want scaling, trace, correlator or flow", pf.kind)}
+			}
+			s, err := open()
+			if err != nil {
+				return err
+			}
+			switch pf.kind {
+			case "scaling":
+				return resPlotScaling(cmd, s, args, &pf)
+			case "trace":
+				return resPlotTrace(cmd, s, args[0], &pf)
+			case "correlator":
+				return resPlotCorrelator(cmd, s, args[0], &pf)
+			default:
+				return resPlotFlow(cmd, s, args[0], &pf)
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&pf.kind, "kind", "", "what to plot: scaling, trace, correlator or flow (required)")
+	f.StringVar(&pf.out, "out", "", "output file; the extension .png or .svg chooses the format (required)")
+	f.StringSliceVar(&pf.runKind, "run-kind", []string{results.KindGroundState, results.KindScan, results.KindPIMC}, "scaling without IDs: use the runs of these kinds (comma-separated)")
+	f.Float64Var(&pf.xPower, "x-power", 0, "scaling: abscissa 1/L^p; 0 means p = dim, i.e. 1/N (p = 3 is the massless 2+1D correction)")
+	f.BoolVar(&pf.noFit, "no-fit", false, "scaling: draw the data without the linear infinite-volume fit")
+	f.BoolVar(&pf.noRefs, "no-refs", false, "do not add exact and Gaussian reference values found in the store")
+	f.BoolVar(&pf.logY, "log", false, "correlator: logarithmic G(r) axis (non-positive values are left out)")
+	f.IntVar(&pf.dim, "dim", 0, "scaling without IDs: only runs with this number of spatial dimensions")
+	f.Float64Var(&pf.m2, "m2", 0, "scaling without IDs: only runs with this bare mass squared")
+	f.Float64Var(&pf.lambda, "lambda", 0, "scaling without IDs: only runs with this quartic coupling (coefficient of phi^4/4!)")
+	f.StringVar(&pf.title, "title", "", "figure title (default: describes the runs)")
+	return cmd
+}
+
+// resEnergyPerSite returns E/N of a run: energy_per_site, or energy/N.
+func resEnergyPerSite(r results.Record) (results.Estimate, bool) {
+	if e, ok := r.Estimates[results.EstEnergyPerSite]; ok && !math.IsNaN(e.Value) {
+		return e, true
+	}
+	if e, ok := r.Estimates[results.EstEnergy]; ok && !math.IsNaN(e.Value) {
+		if n := r.Params.Sites(); n > 0 {
+			return results.Estimate{Value: e.Value / float64(n), Error: e.Error / float64(n)}, true
+		}
+	}
+	return results.Estimate{}, false
+}
+
+type resCouplings struct {
+	dim       int
+	m2, lambd float64
+}
+
+func (c resCouplings) String() string {
+	return fmt.Sprintf("dim %d, m2 = %s, lambda = %s", c.dim, resFmtG(c.m2), resFmtG(c.lambd))
+}
+
+func resPlotScaling(cmd *cobra.Command, s *results.Store, ids []string, pf *resPlotFlags) error {
+	var kinds []string
+	if len(ids) == 0 {
+		kinds = pf.runKind
+	}
+	recs, err := resSelectRecords(cmd, s, ids, kinds)
+	if err != nil {
+		return err
+	}
+	fl := cmd.Flags()
+	var data []results.Record
+	for _, r := range recs {
+		if len(ids) == 0 && ((fl.Changed("dim") && r.Params.Dim != pf.dim) ||
+			(fl.Changed("m2") && r.Params.M2 != pf.m2) || (fl.Changed("lambda") && r.Params.Lambda != pf.lambda)) {
+			continue
+		}
+		if _, ok := resEnergyPerSite(r); ok {
+			data = append(data, r)
+		}
+	}
+	if len(data) == 0 {
+		return fmt.Errorf("no runs with an energy to plot (store %s)", s.Dir())
+	}
+	sets := map[resCouplings]int{}
+	for _, r := range data {
+		sets[resCouplings{r.Params.Dim, r.Params.M2, r.Params.Lambda}]++
+	}
+	if len(sets) > 1 {
+		var names []string
+		for c, n := range sets {
+			names = append(names, fmt.Sprintf("%s (%d runs)", c, n))
+		}
+		sort.Strings(names)
+		return usageError{fmt.Errorf("the runs have different parameters: %s; choose one set with --dim, --m2 and --lambda, or give IDs", strings.Join(names, "; "))}
+	}
+	c := resCouplings{data[0].Params.Dim, data[0].Params.M2, data[0].Params.Lambda}
+	sp := results.ScalingPlot{
+		Title:  pf.title,
+		Dim:    c.dim,
+		XPower: pf.xPower,
+		Fit:    !pf.noFit,
+		Data:   results.ScalingSeries{Label: "E0/N (" + strings.Join(resKindsOf(data), ", ") + ")"},
+	}
+	if sp.Title == "" {
+		sp.Title = "Finite-size scaling, " + c.String()
+	}
+	sizes := map[int]bool{}
+	for _, r := range data {
+		e, _ := resEnergyPerSite(r)
+		sp.Data.Points = append(sp.Data.Points, results.ScalingPoint{L: r.Params.L, EPerSite: e.Value, Err: e.Error})
+		sizes[r.Params.L] = true
+	}
+	if sp.Fit && len(sizes) < 2 {
+		fmt.Fprintln(cmd.ErrOrStderr(), "vqs: warning: only one lattice size; no fit")
+		sp.Fit = false
+	}
+	if !pf.noRefs {
+		all, _, err := s.List() // problems were reported above when listing
+		if err != nil {
+			return err
+		}
+		for _, ref := range []struct{ kind, label string }{
+			{results.KindExact, "exact"}, {results.KindGaussian, "Gaussian variational bound"},
+		} {
+			series := results.ScalingSeries{Label: ref.label}
+			for _, r := range all {
+				if r.Kind != ref.kind || r.Params.Dim != c.dim || r.Params.M2 != c.m2 || r.Params.Lambda != c.lambd {
+					continue
+				}
+				if e, ok := resEnergyPerSite(r); ok {
+					series.Points = append(series.Points, results.ScalingPoint{L: r.Params.L, EPerSite: e.Value, Err: e.Error})
+				}
+			}
+			if len(series.Points) > 0 {
+				sp.ReferencePoints = append(sp.ReferencePoints, series)
+			}
+		}
+	}
+	fit, err := results.PlotScaling(pf.out, sp)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	rep := &report{w: out}
+	rep.add("figure", "%s", pf.out)
+	rep.add("runs", "%d (%s)", len(data), c)
+	if fit != nil {
+		rep.add("E0/N (L -> inf)", "%s", results.FormatEstimate(results.Estimate{Value: fit.A, Error: fit.ErrA}))
+		rep.add("slope", "%s", results.FormatEstimate(results.Estimate{Value: fit.B, Error: fit.ErrB}))
+		if fit.DOF > 0 && fit.ErrA > 0 {
+			rep.add("chi2/dof", "%.3g/%d", fit.Chi2, fit.DOF)
+		}
+	}
+	rep.flush()
+	return nil
+}
+
+func resKindsOf(recs []results.Record) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range recs {
+		if !seen[r.Kind] {
+			seen[r.Kind] = true
+			out = append(out, r.Kind)
+		}
+	}
+	return out
+}
+
+// resReferenceLines returns the energies of exact and Gaussian runs with the same parameters.
+func resReferenceLines(s *results.Store, r results.Record) []results.Reference {
+	var refs []results.Reference
+	p := results.Params{L: r.Params.L, Dim: r.Params.Dim, M2: r.Params.M2, Lambda: r.Params.Lambda}
+	for _, ref := range []struct{ kind, label string }{
+		{results.KindExact, "exact"}, {results.KindGaussian, "Gaussian bound"},
+	} {
+		found, _, err := s.Find(ref.kind, p)
+		if err != nil {
+			continue
+		}
+		// The newest run of each kind.
+		for i := len(found) - 1; i >= 0; i-- {
+			if e, ok := found[i].Estimates[results.EstEnergy]; ok && !math.IsNaN(e.Value) {
+				refs = append(refs, results.Reference{Label: ref.label, Value: e.Value})
+				break
+			}
+		}
+	}
+	return refs
+}
+
+func resRunTitle(r results.Record) string {
+	return fmt.Sprintf("%s, L = %d, dim %d, m2 = %s, lambda = %s (%s)", r.Kind, r.Params.L, r.Params.Dim, resFmtG(r.Params.M2), resFmtG(r.Params.Lambda), r.ID)
+}
+
+func resPlotTrace(cmd *cobra.Command, s *results.Store, id string, pf *resPlotFlags) error {
+	r, err := s.Get(id)
+	if err != nil {
+		return fmt.Errorf("record %s: %v", id, oneLine(err))
+	}
+	pts, terr := s.ReadTrace(r)
+	if terr != nil {
+		if len(pts) == 0 {
+			return terr
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "vqs: warning: %s; plotting the %d complete iterations\n", oneLine(terr), len(pts))
+	}
+	tp := results.TracePlot{Title: pf.title, Points: pts}
+	if tp.Title == "" {
+		tp.Title = "VMC convergence: " + resRunTitle(r)
+	}
+	if !pf.noRefs {
+		tp.References = resReferenceLines(s, r)
+	}
+	if err := results.PlotTrace(pf.out, tp); err != nil {
+		return err
+	}
+	rep := &report{w: cmd.OutOrStdout()}
+	rep.add("figure", "%s", pf.out)
+	rep.add("iterations", "%d", len(pts))
+	for _, ref := range tp.References {
+		rep.add("reference", "%s %.12g", ref.Label, ref.Value)
+	}
+	rep.flush()
+	return nil
+}
+
+func resPlotCorrelator(cmd *cobra.Command, s *results.Store, id string, pf *resPlotFlags) error {
+	r, err := s.Get(id)
+	if err != nil {
+		return fmt.Errorf("record %s: %v", id, oneLine(err))
+	}
+	data, ok := r.Curves[results.CurveCorrelator]
+	if !ok {
+		return fmt.Errorf("record %s has no %q curve", id, results.CurveCorrelator)
+	}
+	cp := results.CorrelatorPlot{Title: pf.title, Data: data, LogY: pf.logY}
+	if cp.Title == "" {
+		cp.Title = "Two-point function: " + resRunTitle(r)
+	}
+	if data.Label == "" {
+		cp.Data.Label = r.Kind
+	}
+	if exact, ok := r.Curves[results.CurveCorrelatorExact]; ok && !pf.noRefs {
+		cp.Exact = &exact
+	}
+	if err := results.PlotCorrelator(pf.out, cp); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "figure  %s\n", pf.out)
+	return nil
+}
+
+func resPlotFlow(cmd *cobra.Command, s *results.Store, id string, pf *resPlotFlags) error {
+	r, err := s.Get(id)
+	if err != nil {
+		return fmt.Errorf("record %s: %v", id, oneLine(err))
+	}
+	var names []string
+	for k := range r.Curves {
+		if strings.HasPrefix(k, results.CurveFlowPrefix) {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("record %s has no flow curves (%s<name>)", id, results.CurveFlowPrefix)
+	}
+	// m2 before lambda, then the rest alphabetically.
+	rank := func(k string) string {
+		switch k {
+		case results.CurveFlowPrefix + "m2":
+			return "0"
+		case results.CurveFlowPrefix + "lambda":
+			return "1"
+		}
+		return "2" + k
+	}
+	sort.Slice(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) })
+	fp := results.FlowPlot{Title: pf.title}
+	if fp.Title == "" {
+		fp.Title = "Learned RG flow: " + resRunTitle(r)
+	}
+	for _, k := range names {
+		c := r.Curves[k]
+		if c.Label == "" {
+			c.Label = strings.TrimPrefix(k, results.CurveFlowPrefix)
+		}
+		fp.Couplings = append(fp.Couplings, c)
+	}
+	if err := results.PlotFlow(pf.out, fp); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "figure  %s\n", pf.out)
+	return nil
+}
+
+// resExactArgs is cobra.ExactArgs with a usage error (exit status 2).
+func resExactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
+}
+
+func resFmtG(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func resSortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// resEstimateOrder lists estimate names with the conventional ones first.
+func resEstimateOrder(m map[string]results.Estimate) []string {
+	first := []string{results.EstEnergy, results.EstEnergyPerSite, results.EstVariance, results.EstGap, results.EstVirial, results.EstAcceptance, results.EstTauInt}
+	var out []string
+	for _, k := range first {
+		if _, ok := m[k]; ok {
+			out = append(out, k)
+		}
+	}
+	for _, k := range resSortedKeys(m) {
+		if !resContains(first, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func resContains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// resWriteAligned prints rows as left-aligned columns separated by two spaces.
+func resWriteAligned(w io.Writer, rows [][]string) {
+	if len(rows) == 0 {
+		return
+	}
+	width := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for _, row := range rows {
+		var b strings.Builder
+		for i, c := range row {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			fmt.Fprintf(&b, "%-*s", width[i], c)
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
