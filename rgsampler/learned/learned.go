@@ -7,7 +7,13 @@
 // The effective action is interpretable: q_i is the free kernel that the diffusion implies for a
 // Gaussian reference start, and the running couplings Z_i, m2_i, lambda_i, learned per level,
 // are the RG flow of the theory that Couplings reports. The CNN is a small periodic,
-// translation-equivariant network that corrects what S_eff cannot express.
+// translation-equivariant network that corrects what S_eff cannot express: odd in phi (tanh,
+// no biases), conditioned on the level by per-level channel gains (FiLM), with its own linear
+// response to a uniform field subtracted so that it cannot take over the mass term.
+//
+// The noiseless level t = 0 cannot be learned by denoising; there S_eff alone is fitted in
+// closed form by score matching, which recovers the couplings of a phi^4 target exactly (up to
+// sampling error).
 //
 // Training is denoising score matching with gorgonia (first derivatives only). Sampling needs
 // Eval to be fast and allocation-free, so Eval runs the same network with the trained weights
