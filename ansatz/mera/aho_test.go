@@ -54,16 +54,15 @@ func (q *quadrature) energy(grad []float64) float64 {
 		for j := range grad {
 			grad[j] = 0
 		}
-		ob := make([]float64, len(grad))
 		eo := make([]float64, len(grad))
 		for i, x := range q.grid {
 			phi[0] = x
 			q.a.LogDerivParams(q.ws, phi, q.o)
 			for j, v := range q.o {
-				ob[j] += w[i] * v
 				eo[j] += w[i] * (el[i] - e) * v
 			}
 		}
+		// sum_i w_i (E_loc - E) = 0, so <O> need not be subtracted.
 		for j := range grad {
 			grad[j] = 2 * eo[j] / z
 		}

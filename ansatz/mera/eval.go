@@ -10,11 +10,12 @@ import (
 // NewWorkspace; it belongs to the Ansatz that made it.
 type Workspace struct {
 	plan   *latfft.Plan
-	gphi   []float64    // G phi, then the full gradient
+	gphi   []float64    // G phi
 	modes  []float64    // |phi_k|^2 / N
 	fields [][]float64  // Phi^(s) for s >= 1 (level 0 is phi itself)
 	grads  [][]float64  // du/dPhi^(s) for s >= 1
 	u      []float64    // the current patch
+	gslot  []float64    // du_loc/du_i of the current patch
 	buf    []complex128 // phi_k
 }
 
@@ -28,6 +29,7 @@ func (a *Ansatz) NewWorkspace() *Workspace {
 		fields: make([][]float64, len(a.levels)),
 		grads:  make([][]float64, len(a.levels)),
 		u:      make([]float64, a.slots),
+		gslot:  make([]float64, a.slots),
 		buf:    make([]complex128, m.N),
 	}
 	for s := 1; s < len(a.levels); s++ {
@@ -110,7 +112,7 @@ func (a *Ansatz) local(ws *Workspace, phi []float64, req localRequest) (u, lap f
 	wantLog := req.value || o != nil
 	a.coarsen(ws, phi, a.nLocal)
 	P, stride := a.slots, a.unitStride()
-	uu := ws.u[:P]
+	uu, gs := ws.u[:P], ws.gslot[:P]
 	for s := 0; s < a.nLocal; s++ {
 		lv := &a.levels[s]
 		F := ws.field(s, phi)
@@ -136,6 +138,7 @@ func (a *Ansatz) local(ws *Workspace, phi []float64, req localRequest) (u, lap f
 			patch := lv.patch[y*P : y*P+P]
 			for i, site := range patch {
 				uu[i] = F[site]
+				gs[i] = 0
 			}
 			for h := 0; h < lv.units; h++ {
 				ah := params[h*stride]
@@ -158,8 +161,8 @@ func (a *Ansatz) local(ws *Workspace, phi []float64, req localRequest) (u, lap f
 					}
 				}
 				if G != nil {
-					for i, site := range patch {
-						G[site] += c * w[i]
+					for i, wi := range w {
+						gs[i] += c * wi
 					}
 				}
 				if req.lap {
@@ -175,7 +178,10 @@ func (a *Ansatz) local(ws *Workspace, phi []float64, req localRequest) (u, lap f
 				out[np-1] += u04 * u02
 			}
 			if G != nil {
-				G[y] += (4*c4 + 6*c6*u02) * u02 * u0
+				gs[0] += (4*c4 + 6*c6*u02) * u02 * u0
+				for i, site := range patch {
+					G[site] += gs[i]
+				}
 			}
 			if req.lap {
 				ls += 12*c4*u02 + 30*c6*u04
