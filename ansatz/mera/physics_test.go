@@ -265,3 +265,41 @@ func TestConcurrentWorkspaces(t *testing.T) {
 		}
 	}
 }
+
+// The broken-phase start is exactly log(exp(u_+) + exp(u_-)) of the two shifted Hartree
+// Gaussians, up to a constant: compare differences of LogPsi with the closed form.
+func TestCatIsTwoShiftedGaussians(t *testing.T) {
+	m := mustModel(t, 4, 2, -4, 6)
+	hr, err := hamiltonian.SolveHartree(m)
+	if err != nil || !hr.Broken {
+		t.Fatalf("need a broken-phase test point (err %v)", err)
+	}
+	a := mustNew(t, m, Config{Scales: -1, Width: 2})
+	ws := a.NewWorkspace()
+	plan := latfft.NewPlan(m.L, m.Dim)
+	shifted := make([]float64, m.N)
+	peak := func(phi []float64, v float64) float64 {
+		for i, x := range phi {
+			shifted[i] = x - v
+		}
+		return -0.5 * plan.QuadForm(shifted, hr.G)
+	}
+	exact := func(phi []float64) float64 {
+		up, down := peak(phi, hr.VEV), peak(phi, -hr.VEV)
+		hi := math.Max(up, down)
+		return hi + math.Log(math.Exp(up-hi)+math.Exp(down-hi))
+	}
+	rng := rand.New(rand.NewPCG(21, 21))
+	ref := make([]float64, m.N)
+	offset := a.LogPsi(ws, ref) - exact(ref)
+	for trial := 0; trial < 20; trial++ {
+		phi := randomField(rng, m.N)
+		for i := range phi {
+			phi[i] = 0.5*phi[i] + hr.VEV*float64(trial%3-1)
+		}
+		got, want := a.LogPsi(ws, phi)-offset, exact(phi)
+		if math.Abs(got-want) > 1e-10*(1+math.Abs(want)) {
+			t.Errorf("log Psi = %.12g, log(e^u+ + e^u-) = %.12g", got, want)
+		}
+	}
+}
