@@ -16,6 +16,7 @@ import (
 
 	"vqs/ansatz/mera"
 	"vqs/hamiltonian"
+	"vqs/results"
 	"vqs/vmc"
 )
 
@@ -24,10 +25,10 @@ func init() { subcommands = append(subcommands, newGroundStateCmd) }
 type groundStateFlags struct {
 	physicsFlags
 	Iters, Samples, MeasureSamples, Chains, Scales, Width, Steps int
-	Optimizer, Init, Out, Sampler                                string
+	Optimizer, Init, Out, Sampler, Store                         string
 	LR, Shift                                                    float64
 	Seed                                                         uint64
-	Resume                                                       bool
+	Resume, Ablation                                             bool
 	Timeout                                                      time.Duration
 }
 
@@ -118,6 +119,8 @@ so far; so does --timeout.`,
 	fl.StringVar(&f.Sampler, "sampler", "hmc", "sampler of |Psi|^2: hmc (Fourier-accelerated, preconditioned by the Gaussian part)")
 	fl.Uint64Var(&f.Seed, "seed", 1, "random seed; the run is reproducible given the seed and --chains")
 	fl.StringVar(&f.Out, "out", "", "directory for run.json, trace.csv and checkpoint.json (created if missing)")
+	fl.StringVar(&f.Store, "store", "", "also add the run to this results store (see vqs results), e.g. runs")
+	fl.BoolVar(&f.Ablation, "ablation", false, "run three ansatz variants with the same budget and seed (Gaussian only; local terms on the finest scale only; all scales) and print a comparison table")
 	fl.BoolVar(&f.Resume, "resume", false, "resume from the checkpoint in --out (same physics and ansatz flags required)")
 	fl.DurationVar(&f.Timeout, "timeout", 0, "stop the optimization cleanly after this long (e.g. 10m), then measure and save")
 	return cmd
@@ -144,13 +147,43 @@ func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
 		ctx, cancel = context.WithTimeout(ctx, f.Timeout)
 		defer cancel()
 	}
-	hart, err := hamiltonian.SolveHartree(m)
+	if f.Ablation {
+		return runAblation(ctx, cmd, m, f)
+	}
+	run, err := solveGroundState(ctx, m, f, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
+	if f.Store != "" {
+		if _, err := storeGroundState(f.Store, m, f, run); err != nil {
+			return err
+		}
+	}
+	if f.JSON {
+		return writeJSON(cmd.OutOrStdout(), run.out)
+	}
+	printGroundState(cmd.OutOrStdout(), run.out)
+	return nil
+}
+
+// groundStateRun is one finished VMC run: its printed summary and the full result.
+type groundStateRun struct {
+	out   groundStateJSON
+	res   *vmc.Result
+	names []string
+	start time.Time
+}
+
+// solveGroundState runs VMC for m with the flags in f, with --out checkpoints and resume,
+// printing progress to progressW.
+func solveGroundState(ctx context.Context, m *hamiltonian.Model, f *groundStateFlags, progressW io.Writer) (*groundStateRun, error) {
+	hart, err := hamiltonian.SolveHartree(m)
+	if err != nil {
+		return nil, err
+	}
 	ans, err := mera.New(m, mera.Config{Scales: f.Scales, Width: f.Width, Init: f.Init})
 	if err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	wf := vmc.MERA{Ansatz: ans}
 	key := problemKey{m.L, m.Dim, f.Scales, f.Width, f.Chains, m.M2, m.Lambda, f.Init}
@@ -158,22 +191,22 @@ func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
 	ckptPath := ""
 	if f.Out != "" {
 		if err := os.MkdirAll(f.Out, 0o755); err != nil {
-			return err
+			return nil, err
 		}
 		ckptPath = filepath.Join(f.Out, "checkpoint.json")
 		if f.Resume {
 			if cp, err = vmc.LoadCheckpoint(ckptPath); err != nil {
-				return err
+				return nil, err
 			}
 			var old problemKey
 			if err := readJSONFile(filepath.Join(f.Out, "problem.json"), &old); err != nil {
-				return err
+				return nil, err
 			}
 			if old != key {
-				return usageError{fmt.Errorf("--resume: the checkpoint in %s is for %+v, not %+v", f.Out, old, key)}
+				return nil, usageError{fmt.Errorf("--resume: the checkpoint in %s is for %+v, not %+v", f.Out, old, key)}
 			}
 		} else if err := writeJSONFile(filepath.Join(f.Out, "problem.json"), key); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	seed := f.Seed
@@ -182,7 +215,7 @@ func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
 	}
 	sampler, err := vmc.NewHMC(wf, m.L, m.Dim, f.Chains, f.Steps, seed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	lr := f.LR
 	if lr == 0 {
@@ -191,7 +224,7 @@ func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
 			lr = 0.01
 		}
 	}
-	prog := newProgress(cmd.ErrOrStderr(), f.Iters)
+	prog := newProgress(progressW, f.Iters)
 	cfg := vmc.Config{Iterations: f.Iters, Samples: f.Samples, MeasureSamples: f.MeasureSamples,
 		Optimizer: f.Optimizer, LR: lr, Shift: f.Shift, Checkpoint: ckptPath, Progress: prog.update}
 	if cfg.MeasureSamples == 0 {
@@ -201,11 +234,11 @@ func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
 	res, err := vmc.Run(ctx, m, wf, sampler, cfg, cp)
 	prog.done()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fin := res.Final
 	if !finiteAll(fin.Energy.Value, fin.Energy.Error, fin.Variance.Value) {
-		return errors.New("the final energy is not finite; no result written (try a smaller --lr)")
+		return nil, errors.New("the final energy is not finite; no result written (try a smaller --lr)")
 	}
 	out := groundStateJSON{Method: "vmc", L: m.L, Dim: m.Dim, Sites: m.N, M2: m.M2, Lambda: m.Lambda,
 		Energy: fin.Energy.Value, EnergyErr: fin.Energy.Error, EnergyPerSite: fin.Energy.Value / float64(m.N),
@@ -226,22 +259,115 @@ func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
 			out.CorrelationCap = &c
 		}
 	}
+	run := &groundStateRun{out: out, res: res, names: ans.ParamNames(), start: t0}
 	if f.Out != "" {
-		if err := writeTrace(filepath.Join(f.Out, "trace.csv"), res.Trace); err != nil {
-			return err
+		if err := writeTraceFile(filepath.Join(f.Out, "trace.csv"), res.Trace); err != nil {
+			return nil, err
 		}
 		rec := map[string]any{"kind": "ground-state", "version": version, "seed": f.Seed,
 			"started": t0.UTC().Format(time.RFC3339), "finished": time.Now().UTC().Format(time.RFC3339),
 			"host": hostname(), "cpus": runtime.NumCPU(), "flags": f, "result": out,
-			"param_names": ans.ParamNames(), "params": res.Params, "trace": "trace.csv"}
+			"param_names": run.names, "params": res.Params, "trace": "trace.csv"}
 		if err := writeJSONFile(filepath.Join(f.Out, "run.json"), rec); err != nil {
+			return nil, err
+		}
+	}
+	return run, nil
+}
+
+// storeGroundState adds the run to the results store as a record with its trace.
+func storeGroundState(dir string, m *hamiltonian.Model, f *groundStateFlags, run *groundStateRun) (string, error) {
+	st, err := results.Open(dir)
+	if err != nil {
+		return "", err
+	}
+	id := results.NewID()
+	tw, rel, err := st.CreateTrace(id)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range run.res.Trace {
+		if err := tw.Write(tracePoint(s)); err != nil {
+			tw.Close()
+			return "", err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return "", err
+	}
+	o := run.out
+	status := results.StatusDone
+	if o.Stopped != "" {
+		status = results.StatusInterrupted
+	}
+	est := map[string]results.Estimate{
+		results.EstEnergy:        {Value: o.Energy, Error: o.EnergyErr},
+		results.EstEnergyPerSite: {Value: o.EnergyPerSite, Error: o.EnergyErr / float64(o.Sites)},
+		results.EstVariance:      {Value: o.Variance, Error: o.VarianceErr},
+		results.EstVirial:        {Value: o.VirialRatio, Error: o.VirialErr},
+		results.EstAcceptance:    results.Exact(o.Acceptance),
+		results.EstTauInt:        results.Exact(o.TauInt),
+		"gaussian_energy":        results.Exact(o.GaussianEnergy),
+		"phi2":                   {Value: o.Phi2, Error: o.Phi2Err},
+		"abs_m":                  {Value: o.AbsM, Error: o.AbsMErr},
+		"binder":                 {Value: o.Binder, Error: o.BinderErr},
+	}
+	if o.ExactEnergy != nil {
+		est["exact_energy"] = results.Exact(*o.ExactEnergy)
+	}
+	rec := &results.Record{ID: id, Kind: results.KindGroundState, Status: status, Version: version,
+		Seed: f.Seed, Host: hostname(), Started: run.start, Finished: time.Now(), Seconds: o.Seconds,
+		Params: results.Params{L: m.L, Dim: m.Dim, M2: m.M2, Lambda: m.Lambda, Extra: map[string]any{
+			"iters": f.Iters, "samples": f.Samples, "chains": f.Chains, "scales": f.Scales, "width": f.Width,
+			"init": f.Init, "optimizer": f.Optimizer, "sampler": f.Sampler}},
+		Estimates: est, Trace: rel, Notes: o.Stopped}
+	if err := st.Put(rec); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func tracePoint(s vmc.IterStats) results.TracePoint {
+	return results.TracePoint{Iter: s.Iter, Energy: s.Energy, EnergyErr: s.EnergyErr, Variance: s.Variance,
+		Acceptance: s.Acceptance, LR: s.LR, Seconds: s.Seconds}
+}
+
+// runAblation measures the value of the RG structure at one problem, in one invocation with
+// the same seed and budget: Gaussian part only, local terms on the finest scale only, all scales.
+func runAblation(ctx context.Context, cmd *cobra.Command, m *hamiltonian.Model, f *groundStateFlags) error {
+	type row struct {
+		Ansatz string          `json:"ansatz"`
+		Result groundStateJSON `json:"result"`
+	}
+	var rows []row
+	for _, c := range []struct {
+		name   string
+		scales int
+	}{{"Gaussian only", 0}, {"finest scale only", 1}, {"all scales", -1}} {
+		g := *f
+		g.Scales, g.Out, g.Resume = c.scales, "", false
+		fmt.Fprintf(cmd.ErrOrStderr(), "ablation: %s\n", c.name)
+		run, err := solveGroundState(ctx, m, &g, cmd.ErrOrStderr())
+		if err != nil {
 			return err
+		}
+		rows = append(rows, row{c.name, run.out})
+		if ctx.Err() != nil {
+			break
 		}
 	}
 	if f.JSON {
-		return writeJSON(cmd.OutOrStdout(), out)
+		return writeJSON(cmd.OutOrStdout(), rows)
 	}
-	printGroundState(cmd.OutOrStdout(), out, res)
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "ablation at %d^%d, m2 = %g, lambda = %g (Gaussian bound %.8g)\n", m.L, m.Dim, m.M2, m.Lambda,
+		rows[0].Result.GaussianEnergy)
+	fmt.Fprintf(w, "%-18s %8s %22s %16s %14s\n", "ansatz", "params", "energy", "below bound", "Var(E_loc)")
+	for _, r := range rows {
+		o := r.Result
+		fmt.Fprintf(w, "%-18s %8d %14.8g +- %-6.2g %8.4g (%5.1fσ) %8.4g +- %.2g\n", r.Ansatz, o.Params, o.Energy, o.EnergyErr,
+			o.GaussianEnergy-o.Energy, (o.GaussianEnergy-o.Energy)/o.EnergyErr, o.Variance, o.VarianceErr)
+	}
 	return nil
 }
 
@@ -271,7 +397,7 @@ func (f *groundStateFlags) validate() error {
 	return nil
 }
 
-func printGroundState(w io.Writer, o groundStateJSON, res *vmc.Result) {
+func printGroundState(w io.Writer, o groundStateJSON) {
 	r := report{w: w}
 	r.add("method", "VMC, RG-structured ansatz (%d parameters), %s, %d iterations", o.Params, o.Optimizer, o.Iterations)
 	r.add("lattice", "%d^%d = %d sites, m2 = %g, lambda = %g", o.L, o.Dim, o.Sites, o.M2, o.Lambda)
@@ -285,7 +411,9 @@ func printGroundState(w io.Writer, o groundStateJSON, res *vmc.Result) {
 			o.Energy-*o.ExactEnergy, (o.Energy-*o.ExactEnergy)/o.EnergyErr)
 	}
 	if o.CorrelationCap != nil {
-		r.add("correlation energy", "%.2f%% captured", 100**o.CorrelationCap)
+		corr := o.GaussianEnergy - *o.ExactEnergy
+		r.add("correlation energy", "%.2f%% +- %.2f%% captured (Gaussian bound - exact = %.4g)",
+			100**o.CorrelationCap, 100*o.EnergyErr/corr, corr)
 	}
 	r.add("virial ratio", "%.5f +- %.2g  (1 at an eigenstate)", o.VirialRatio, o.VirialErr)
 	r.add("<phi^2>", "%.6g +- %.2g", o.Phi2, o.Phi2Err)
@@ -338,14 +466,25 @@ func readJSONFile(path string, v any) error {
 	return nil
 }
 
-func writeTrace(path string, tr []vmc.IterStats) error {
-	var b []byte
-	b = append(b, "iter,energy,energy_err,variance,acceptance,lr,seconds\n"...)
-	for _, s := range tr {
-		b = fmt.Appendf(b, "%d,%.12g,%.6g,%.6g,%.4f,%.6g,%.3f\n", s.Iter, s.Energy, s.EnergyErr, s.Variance, s.Acceptance, s.LR, s.Seconds)
-	}
+func writeTraceFile(path string, tr []vmc.IterStats) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	tw, err := results.NewTraceWriter(f)
+	if err == nil {
+		for _, s := range tr {
+			if err = tw.Write(tracePoint(s)); err != nil {
+				break
+			}
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes the CLI in-process and returns stdout and the error.
+func run(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func TestBadInputIsOneLineError(t *testing.T) {
+	cases := [][]string{
+		{"exact", "--L", "0"},
+		{"exact", "--lambda", "-1"},
+		{"exact", "--m2", "0", "--lambda", "0"},
+		{"exact", "--m2", "-1", "--lambda", "0"},
+		{"exact", "--m2", "NaN"},
+		{"exact", "--lambda", "Inf"},
+		{"exact", "--L", "4", "--nmax", "20"},
+		{"exact", "--bogus"},
+		{"gaussian", "--L", "-3"},
+		{"gaussian", "--dim", "5"},
+		{"ground-state", "--chains", "0"},
+		{"ground-state", "--optimizer", "newton"},
+		{"ground-state", "--init", "random"},
+		{"ground-state", "--resume"},
+		{"ground-state", "--lr", "NaN"},
+		{"ground-state", "--scales", "9"},
+	}
+	for _, c := range cases {
+		_, err := run(t, context.Background(), c...)
+		if err == nil {
+			t.Errorf("%v: no error", c)
+			continue
+		}
+		if msg := oneLine(err); strings.Contains(msg, "\n") || msg == "" {
+			t.Errorf("%v: error %q is not one line", c, msg)
+		}
+	}
+}
+
+func TestExactFree32x32JSON(t *testing.T) {
+	out, err := run(t, context.Background(), "exact", "--L", "32", "--m2", "1", "--lambda", "0", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Method string
+		Energy float64
+		Gap    *float64
+		Sites  int
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if want := 1118.484118259315; math.Abs(r.Energy-want) > 1e-9*want || r.Sites != 1024 || r.Gap == nil || *r.Gap != 1 {
+		t.Fatalf("got %+v, want energy %v", r, want)
+	}
+}
+
+// An interrupted ground-state run must still print a finite result and leave a checkpoint that
+// --resume continues from.
+func TestGroundStateInterruptAndResume(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // interrupted before the first iteration
+	args := []string{"ground-state", "--L", "2", "--iters", "6", "--samples", "64", "--chains", "4",
+		"--out", dir, "--json"}
+	out, err := run(t, ctx, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r groundStateJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if r.Stopped != "interrupted" || r.Iterations != 0 || math.IsNaN(r.Energy) {
+		t.Fatalf("interrupted run: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoint.json")); err != nil {
+		t.Fatal("no checkpoint after interrupt")
+	}
+	out, err = run(t, context.Background(), append(args, "--resume")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = groundStateJSON{}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Iterations != 6 || r.Stopped != "" || r.ExactEnergy == nil || r.Energy < *r.ExactEnergy-5*r.EnergyErr {
+		t.Fatalf("resumed run: %+v", r)
+	}
+	for _, f := range []string{"run.json", "trace.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	// Resuming with different physics is refused.
+	if _, err := run(t, context.Background(), "ground-state", "--L", "2", "--m2", "2", "--chains", "4",
+		"--samples", "64", "--out", dir, "--resume"); err == nil {
+		t.Fatal("resume with another m2 accepted")
+	}
+}
