@@ -45,8 +45,7 @@ func (a *accumulator) visit(wf Wavefunction) func(chain, i int, phi []float64) {
 	return func(chain, i int, phi []float64) {
 		k := chain*a.perChain + i
 		ev := a.evs[chain]
-		a.eloc[k] = ev.LocalEnergy(phi).Total
-		ev.LogDerivParams(phi, a.o[k*a.p:(k+1)*a.p])
+		a.eloc[k] = ev.Measure(phi, a.o[k*a.p:(k+1)*a.p]).Total
 		a.filled[chain] = i + 1
 	}
 }

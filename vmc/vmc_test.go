@@ -97,6 +97,10 @@ func (e *testEval) LocalEnergy(phi []float64) LocalEnergy {
 	t := -0.5 * (lap + sq)
 	return LocalEnergy{Total: t + v2 + v4, Kinetic: t, V2: v2, V4: v4}
 }
+func (e *testEval) Measure(phi, o []float64) LocalEnergy {
+	e.LogDerivParams(phi, o)
+	return e.LocalEnergy(phi)
+}
 func (e *testEval) LogDerivParams(phi, o []float64) {
 	e.plan.Modes(e.modes, phi)
 	var da, db float64

@@ -29,4 +29,7 @@ type Evaluator interface {
 	LocalEnergy(phi []float64) LocalEnergy
 	// LogDerivParams writes O_i = du/dtheta_i into o.
 	LogDerivParams(phi, o []float64)
+	// Measure returns the local energy and writes O into o, in one pass where the
+	// wavefunction can share work between them.
+	Measure(phi, o []float64) LocalEnergy
 }
