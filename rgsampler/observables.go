@@ -184,6 +184,10 @@ type Estimate struct {
 	Mean, Err   float64
 	Tau, TauErr float64
 	ESS         float64
+	// Reliable is false when, for some chain, the Gamma method found no summation window
+	// (the chain is too short for its autocorrelation, or did not move at all): Err, Tau and
+	// ESS are then lower bounds at best.
+	Reliable bool
 }
 
 // estimate combines independent chains: the mean of the chain means, the error
@@ -191,13 +195,16 @@ type Estimate struct {
 // A single series is the one-chain case.
 func estimate(series [][]float64) Estimate {
 	c := float64(len(series))
-	var e Estimate
+	e := Estimate{Reliable: true}
 	var varSum, ess, tauW, tauE2 float64
 	for _, s := range series {
 		e.Mean += stats.Mean(s) / c
 		err := stats.ErrorOfMean(s)
 		varSum += err * err
 		ac := stats.IntegratedAutocorr(s)
+		if !ac.WindowFound || math.IsNaN(ac.Tau) {
+			e.Reliable = false
+		}
 		ess += ac.ESS
 		tauW += ac.Tau
 		tauE2 += ac.TauErr * ac.TauErr

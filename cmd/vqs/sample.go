@@ -53,6 +53,9 @@ type estimateJSON struct {
 	TauErr  *float64 `json:"tau_int_err"`
 	ESS     *float64 `json:"ess"`
 	ESSPerS *float64 `json:"ess_per_s"`
+	// Reliable is false when some chain was too short for its autocorrelation (or never
+	// moved): err, tau_int and ESS are then not trustworthy.
+	Reliable bool `json:"reliable"`
 }
 
 type depthJSON struct {
@@ -484,7 +487,7 @@ func progressPrinter(w io.Writer, name string, total int) func(int) {
 
 func estJSON(e rgsampler.Estimate, seconds float64) estimateJSON {
 	return estimateJSON{Mean: finite(e.Mean), Err: finite(e.Err), Tau: finite(e.Tau), TauErr: finite(e.TauErr),
-		ESS: finite(e.ESS), ESSPerS: finite(e.ESS / seconds)}
+		ESS: finite(e.ESS), ESSPerS: finite(e.ESS / seconds), Reliable: e.Reliable}
 }
 
 func summarize(name string, target *rgsampler.Phi4, rec *rgsampler.Record, setupSec float64) runJSON {
@@ -532,6 +535,9 @@ func fmtVal(e estimateJSON) string {
 	}
 	if e.ESSPerS != nil {
 		s += fmt.Sprintf("   ESS %.0f, %.4g/s", *e.ESS, *e.ESSPerS)
+	}
+	if !e.Reliable {
+		s += "   UNRELIABLE (chain too short for its tau_int, or stuck)"
 	}
 	return s
 }
