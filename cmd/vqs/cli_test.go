@@ -117,3 +117,42 @@ func TestGroundStateInterruptAndResume(t *testing.T) {
 		t.Fatal("resume with another m2 accepted")
 	}
 }
+
+// A scan stores every size; run again, it finds them in the store and computes nothing new.
+func TestScanResumesFromStore(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"scan", "--L", "1,2", "--iters", "4", "--samples", "32", "--chains", "2",
+		"--store", dir, "--json"}
+	parse := func(out string) scanJSON {
+		var r scanJSON
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return r
+	}
+	out, err := run(t, context.Background(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := parse(out)
+	if len(first.Rows) != 2 || first.Rows[0].Reused || first.Rows[0].Exact == nil || first.EInf == nil {
+		t.Fatalf("first scan: %+v", first)
+	}
+	out, err = run(t, context.Background(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := parse(out)
+	for i, r := range second.Rows {
+		if !r.Reused || r.ID != first.Rows[i].ID || r.Energy != first.Rows[i].Energy {
+			t.Fatalf("second scan recomputed L = %d: %+v", r.L, r)
+		}
+	}
+	if _, err := os.Stat(first.Plots[0]); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, context.Background(), "scan", "--L", "4,8", "--store", dir, "--emit", "slurm")
+	if err != nil || !strings.Contains(out, "#SBATCH --array=0-1") || !strings.Contains(out, "SIZES=(4 8)") {
+		t.Fatalf("slurm script: %v\n%s", err, out)
+	}
+}

@@ -104,6 +104,18 @@ so far; so does --timeout.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runGroundState(cmd, &f) },
 	}
 	f.register(cmd, 8, 1, 24)
+	f.registerVMC(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.Out, "out", "", "directory for run.json, trace.csv and checkpoint.json (created if missing)")
+	fl.StringVar(&f.Store, "store", "", "also add the run to this results store (see vqs results), e.g. runs")
+	fl.BoolVar(&f.Ablation, "ablation", false, "run three ansatz variants with the same budget and seed (Gaussian only; local terms on the finest scale only; all scales) and print a comparison table")
+	fl.BoolVar(&f.Resume, "resume", false, "resume from the checkpoint in --out (same physics and ansatz flags required)")
+	fl.DurationVar(&f.Timeout, "timeout", 0, "stop the optimization cleanly after this long (e.g. 10m), then measure and save")
+	return cmd
+}
+
+// registerVMC adds the flags of the VMC optimisation, shared by ground-state and scan.
+func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.IntVar(&f.Iters, "iters", 200, "optimization iterations")
 	fl.IntVar(&f.Samples, "samples", 1024, "Monte Carlo samples per iteration (all chains together)")
@@ -118,12 +130,6 @@ so far; so does --timeout.`,
 	fl.StringVar(&f.Init, "init", "hartree", "starting state: hartree (the Gaussian-variational optimum) or product (g(k) constant: a deliberately wrong product state)")
 	fl.StringVar(&f.Sampler, "sampler", "hmc", "sampler of |Psi|^2: hmc (Fourier-accelerated, preconditioned by the Gaussian part)")
 	fl.Uint64Var(&f.Seed, "seed", 1, "random seed; the run is reproducible given the seed and --chains")
-	fl.StringVar(&f.Out, "out", "", "directory for run.json, trace.csv and checkpoint.json (created if missing)")
-	fl.StringVar(&f.Store, "store", "", "also add the run to this results store (see vqs results), e.g. runs")
-	fl.BoolVar(&f.Ablation, "ablation", false, "run three ansatz variants with the same budget and seed (Gaussian only; local terms on the finest scale only; all scales) and print a comparison table")
-	fl.BoolVar(&f.Resume, "resume", false, "resume from the checkpoint in --out (same physics and ansatz flags required)")
-	fl.DurationVar(&f.Timeout, "timeout", 0, "stop the optimization cleanly after this long (e.g. 10m), then measure and save")
-	return cmd
 }
 
 // problemKey is what must match between a checkpoint and a resumed run.
@@ -155,7 +161,7 @@ func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
 		return err
 	}
 	if f.Store != "" {
-		if _, err := storeGroundState(f.Store, m, f, run); err != nil {
+		if _, err := storeGroundState(f.Store, results.KindGroundState, m, f, run); err != nil {
 			return err
 		}
 	}
@@ -276,7 +282,7 @@ func solveGroundState(ctx context.Context, m *hamiltonian.Model, f *groundStateF
 }
 
 // storeGroundState adds the run to the results store as a record with its trace.
-func storeGroundState(dir string, m *hamiltonian.Model, f *groundStateFlags, run *groundStateRun) (string, error) {
+func storeGroundState(dir, kind string, m *hamiltonian.Model, f *groundStateFlags, run *groundStateRun) (string, error) {
 	st, err := results.Open(dir)
 	if err != nil {
 		return "", err
@@ -315,16 +321,22 @@ func storeGroundState(dir string, m *hamiltonian.Model, f *groundStateFlags, run
 	if o.ExactEnergy != nil {
 		est["exact_energy"] = results.Exact(*o.ExactEnergy)
 	}
-	rec := &results.Record{ID: id, Kind: results.KindGroundState, Status: status, Version: version,
+	rec := &results.Record{ID: id, Kind: kind, Status: status, Version: version,
 		Seed: f.Seed, Host: hostname(), Started: run.start, Finished: time.Now(), Seconds: o.Seconds,
-		Params: results.Params{L: m.L, Dim: m.Dim, M2: m.M2, Lambda: m.Lambda, Extra: map[string]any{
-			"iters": f.Iters, "samples": f.Samples, "chains": f.Chains, "scales": f.Scales, "width": f.Width,
-			"init": f.Init, "optimizer": f.Optimizer, "sampler": f.Sampler}},
+		Params:    results.Params{L: m.L, Dim: m.Dim, M2: m.M2, Lambda: m.Lambda, Extra: f.extra()},
 		Estimates: est, Trace: rel, Notes: o.Stopped}
 	if err := st.Put(rec); err != nil {
 		return "", err
 	}
 	return id, nil
+}
+
+// extra is what identifies a VMC run beyond the physics: runs with the same extra are
+// interchangeable repeats (scan skips them).
+func (f *groundStateFlags) extra() map[string]any {
+	return map[string]any{"iters": f.Iters, "samples": f.Samples, "chains": f.Chains, "scales": f.Scales,
+		"width": f.Width, "init": f.Init, "optimizer": f.Optimizer, "sampler": f.Sampler, "seed": f.Seed,
+		"lr": f.LR, "sr_shift": f.Shift, "steps": f.Steps}
 }
 
 func tracePoint(s vmc.IterStats) results.TracePoint {

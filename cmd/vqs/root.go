@@ -61,8 +61,13 @@ type physicsFlags struct {
 }
 
 func (p *physicsFlags) register(cmd *cobra.Command, defL int, defM2, defLambda float64) {
+	cmd.Flags().IntVar(&p.L, "L", defL, "lattice side length (sites per direction, periodic)")
+	p.registerCouplings(cmd, defM2, defLambda)
+}
+
+// registerCouplings registers every physics flag but --L (for commands that take several sizes).
+func (p *physicsFlags) registerCouplings(cmd *cobra.Command, defM2, defLambda float64) {
 	f := cmd.Flags()
-	f.IntVar(&p.L, "L", defL, "lattice side length (sites per direction, periodic)")
 	f.IntVar(&p.Dim, "dim", 2, "number of spatial dimensions: 2 is the 2+1D theory; 1 and 3 for checks")
 	f.Float64Var(&p.M2, "m2", defM2, "bare mass squared m^2 (lattice units); may be < 0 when lambda > 0 (double well)")
 	f.Float64Var(&p.Lambda, "lambda", defLambda, "quartic coupling, coefficient of phi^4/4! (pass 6x a lambda/4-convention value); >= 0")
