@@ -58,6 +58,10 @@ type DepthAcceptance struct {
 	MeanProb float64 // mean Metropolis-Hastings acceptance probability min(1, ratio)
 }
 
+// minSNR is the signal-to-noise ratio a^2 C_i / v of a mode below which the posterior reverse
+// kernel ignores the score in that mode (see buildReverse).
+const minSNR = 1e-6
+
 // revKernel is the Gaussian reverse kernel from level i+1 to level i, per mode:
 // mean alpha phi_{i+1} + beta score_{i+1}, standard deviation sd, inverse variance invc.
 type revKernel struct {
@@ -220,9 +224,18 @@ func (b *Bridge) buildReverse() error {
 				copy(ci, cv.Covariance(i))
 			}
 			for k := range a {
+				r.invc[k] = 1/ci[k] + a[k]*a[k]/v[k]
+				if snr := a[k] * a[k] * ci[k] / v[k]; snr < minSNR {
+					// phi_{i+1} carries almost no trace of this mode of phi_i, and the Tweedie
+					// mean (phi + v s)/a would amplify rounding by 1/snr. Use the reference
+					// posterior mean instead; the proposal stays a Gaussian with a computable
+					// density, so the Metropolis-Hastings ratio stays exact.
+					r.alpha[k] = a[k] * ci[k] / (a[k]*a[k]*ci[k] + v[k])
+					r.beta[k] = 0
+					continue
+				}
 				r.alpha[k] = 1 / a[k]
 				r.beta[k] = v[k] / a[k]
-				r.invc[k] = 1/ci[k] + a[k]*a[k]/v[k]
 			}
 		case EulerReverse:
 			h := d.Time(i+1) - d.Time(i)

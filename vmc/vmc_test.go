@@ -259,3 +259,42 @@ func TestScheduleDecays(t *testing.T) {
 		t.Fatalf("final lr %v, want ~0.1", l)
 	}
 }
+
+// The bridge sampler must sample |Psi|^2 exactly: <phi^2> of a Gaussian state (where every
+// proposal is exact) and of a quartic single-site state from quadrature.
+func TestBridgeSamplesPsiSquared(t *testing.T) {
+	m, _ := hamiltonian.NewModel(4, 2, 0.5, 0)
+	wf := newTestWF(m, 0.5, 1, 0, false)
+	want := 0.0
+	for _, g := range wf.g {
+		want += 0.5 / g
+	}
+	want /= float64(m.N)
+	s, err := NewBridge(wf, m.L, m.Dim, 4, 6, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := Measure(context.Background(), m, wf, s, 4000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := math.Abs(est.Phi2.Value - want); d > 4*est.Phi2.Error || est.Acceptance < 0.999 {
+		t.Fatalf("Gaussian: <phi^2> = %v +- %v, want %v; acceptance %v", est.Phi2.Value, est.Phi2.Error, want, est.Acceptance)
+	}
+	m1, _ := hamiltonian.NewModel(1, 2, 1, 24)
+	wf1 := newTestWF(m1, 2.2, 0, 0.3, false)
+	var z, z2 float64
+	for x := -8.0; x <= 8; x += 1e-4 {
+		p := math.Exp(-wf1.g[0]*x*x - 2*0.3*x*x*x*x)
+		z += p
+		z2 += x * x * p
+	}
+	s1, _ := NewBridge(wf1, 1, 2, 4, 4, 5)
+	est, err = Measure(context.Background(), m1, wf1, s1, 20000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := math.Abs(est.Phi2.Value - z2/z); d > 4*est.Phi2.Error || est.Acceptance > 0.99 {
+		t.Fatalf("quartic: <phi^2> = %v +- %v, want %v (acceptance %v)", est.Phi2.Value, est.Phi2.Error, z2/z, est.Acceptance)
+	}
+}
