@@ -24,12 +24,12 @@ func init() { subcommands = append(subcommands, newGroundStateCmd) }
 
 type groundStateFlags struct {
 	physicsFlags
-	Iters, Samples, MeasureSamples, Chains, Scales, Width, Steps int
-	Optimizer, Init, Out, Sampler, Store                         string
-	LR, Shift                                                    float64
-	Seed                                                         uint64
-	Resume, Ablation                                             bool
-	Timeout                                                      time.Duration
+	Iters, Samples, MeasureSamples, Chains, Scales, Width, Steps, Levels int
+	Optimizer, Init, Out, Sampler, Store                                 string
+	LR, Shift                                                            float64
+	Seed                                                                 uint64
+	Resume, Ablation                                                     bool
+	Timeout                                                              time.Duration
 }
 
 // groundStateJSON is the --json output and the "result" part of the run record.
@@ -128,7 +128,8 @@ func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 	fl.Float64Var(&f.LR, "lr", 0, "learning rate: imaginary-time step for sr, step size for adam (0: 0.05 for sr, 0.01 for adam); cosine-decayed to 1/10 over the second half")
 	fl.Float64Var(&f.Shift, "sr-shift", 0.05, "sr: relative diagonal shift of the S matrix (regularizes poorly sampled directions)")
 	fl.StringVar(&f.Init, "init", "hartree", "starting state: hartree (the Gaussian-variational optimum) or product (g(k) constant: a deliberately wrong product state)")
-	fl.StringVar(&f.Sampler, "sampler", "hmc", "sampler of |Psi|^2: hmc (Fourier-accelerated, preconditioned by the Gaussian part)")
+	fl.StringVar(&f.Sampler, "sampler", "hmc", "sampler of |Psi|^2: hmc (Fourier-accelerated, mass matrix = the ansatz's Gaussian part, which it integrates exactly) or bridge (RG bridge sampler, exact by Metropolis-Hastings, score = the exact diffused score of the Gaussian part)")
+	fl.IntVar(&f.Levels, "levels", 12, "bridge sampler: number of RG diffusion steps")
 	fl.Uint64Var(&f.Seed, "seed", 1, "random seed; the run is reproducible given the seed and --chains")
 }
 
@@ -219,7 +220,13 @@ func solveGroundState(ctx context.Context, m *hamiltonian.Model, f *groundStateF
 	if cp != nil {
 		seed += uint64(cp.Iter) * 7919 // fresh streams after a resume, still determined by the seed
 	}
-	sampler, err := vmc.NewHMC(wf, m.L, m.Dim, f.Chains, f.Steps, seed)
+	var sampler vmc.Sampler
+	switch f.Sampler {
+	case "bridge":
+		sampler, err = vmc.NewBridge(wf, m.L, m.Dim, f.Chains, f.Levels, seed)
+	default:
+		sampler, err = vmc.NewHMC(wf, m.L, m.Dim, f.Chains, f.Steps, seed)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +343,7 @@ func storeGroundState(dir, kind string, m *hamiltonian.Model, f *groundStateFlag
 func (f *groundStateFlags) extra() map[string]any {
 	return map[string]any{"iters": f.Iters, "samples": f.Samples, "chains": f.Chains, "scales": f.Scales,
 		"width": f.Width, "init": f.Init, "optimizer": f.Optimizer, "sampler": f.Sampler, "seed": f.Seed,
-		"lr": f.LR, "sr_shift": f.Shift, "steps": f.Steps}
+		"lr": f.LR, "sr_shift": f.Shift, "steps": f.Steps, "levels": f.Levels}
 }
 
 func tracePoint(s vmc.IterStats) results.TracePoint {
@@ -399,8 +406,10 @@ func (f *groundStateFlags) validate() error {
 		return fmt.Errorf("--optimizer must be sr or adam, got %q", f.Optimizer)
 	case f.Init != "hartree" && f.Init != "product":
 		return fmt.Errorf("--init must be hartree or product, got %q", f.Init)
-	case f.Sampler != "hmc":
-		return fmt.Errorf("--sampler must be hmc, got %q", f.Sampler)
+	case f.Sampler != "hmc" && f.Sampler != "bridge":
+		return fmt.Errorf("--sampler must be hmc or bridge, got %q", f.Sampler)
+	case f.Levels < 1:
+		return fmt.Errorf("--levels must be >= 1")
 	case math.IsNaN(f.LR) || math.IsInf(f.LR, 0) || f.LR < 0:
 		return fmt.Errorf("--lr must be a finite number >= 0")
 	case f.Resume && f.Out == "":
