@@ -156,3 +156,26 @@ func TestScanResumesFromStore(t *testing.T) {
 		t.Fatalf("slurm script: %v\n%s", err, out)
 	}
 }
+
+func TestCompareListsEveryMethod(t *testing.T) {
+	out, err := run(t, context.Background(), "compare", "--L", "1", "--iters", "5", "--samples", "64",
+		"--chains", "2", "--pimc-samples", "100", "--pimc-eps", "0.3,0.2", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []compareRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rows) != 1 || len(rows[0].Results) != 4 || len(rows[0].Diffs) != 6 {
+		t.Fatalf("got %+v", rows)
+	}
+	for _, r := range rows[0].Results {
+		if r.Method == "exact" && math.Abs(r.Energy-0.803770651234274) > 1e-9 {
+			t.Fatalf("exact %v", r.Energy)
+		}
+	}
+	if _, err := run(t, context.Background(), "compare", "--pimc-eps", "0.1"); err == nil {
+		t.Fatal("a single eps accepted")
+	}
+}

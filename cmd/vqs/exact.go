@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -102,7 +103,7 @@ Energies in lattice units.`,
 				if !cmd.Flags().Changed("nmax") {
 					nmax = defaultNMax(m.N)
 				}
-				res, err := solveED(cmd.Context(), m, nmax, omega, cmd)
+				res, err := solveED(cmd.Context(), m, nmax, omega, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -155,9 +156,9 @@ Energies in lattice units.`,
 }
 
 // solveED runs the ED with a convergence report, telling the user on stderr when it is large.
-func solveED(ctx context.Context, m *hamiltonian.Model, nmax int, omega float64, cmd *cobra.Command) (*ed.Result, error) {
+func solveED(ctx context.Context, m *hamiltonian.Model, nmax int, omega float64, logw io.Writer) (*ed.Result, error) {
 	if mem := ed.MemoryEstimate(m, nmax); mem > 1<<28 && mem < 1<<36 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "vqs: exact diagonalization needs ~%.2g GiB; this may take a while (Ctrl-C stops it)\n",
+		fmt.Fprintf(logw, "vqs: exact diagonalization needs ~%.2g GiB; this may take a while (Ctrl-C stops it)\n",
 			float64(mem)/(1<<30))
 	}
 	res, err := ed.Solve(ctx, m, ed.Config{NMax: nmax, Omega: omega, Convergence: true})
