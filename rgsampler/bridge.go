@@ -56,6 +56,11 @@ type DepthAcceptance struct {
 	Tries    int
 	Accepted int
 	MeanProb float64 // mean Metropolis-Hastings acceptance probability min(1, ratio)
+	// LogRatioMean and LogRatioSD are the mean and standard deviation of the log
+	// Metropolis-Hastings ratio over the tries (finite ones only). For the exact reverse kernels
+	// both vanish; their growth from depth j to j+1 is the kernel mismatch that level j adds, so
+	// they show which levels lose the acceptance.
+	LogRatioMean, LogRatioSD float64
 }
 
 // minSNR is the signal-to-noise ratio a^2 C_i / v of a mode below which the posterior reverse
@@ -110,6 +115,9 @@ type Bridge struct {
 	tries  []int
 	accs   []int
 	probs  []float64
+	lrSum  []float64 // per depth: sum and sum of squares of finite log ratios, and their count
+	lrSq   []float64
+	lrN    []int
 	sched  int
 }
 
@@ -149,7 +157,8 @@ func NewBridge(target Target, d *Diffusion, score Score, init []float64, cfg Bri
 		n: n, K: K, phi: make([]float64, n), xi: make([]float64, n), xiF: make([]complex128, n),
 		s: make([]float64, n), sF: make([]complex128, n), sTop: make([]complex128, n),
 		diff: make([]complex128, n), flip: make([]float64, n),
-		tries: make([]int, K+1), accs: make([]int, K+1), probs: make([]float64, K+1)}
+		tries: make([]int, K+1), accs: make([]int, K+1), probs: make([]float64, K+1),
+		lrSum: make([]float64, K+1), lrSq: make([]float64, K+1), lrN: make([]int, K+1)}
 	for i := 0; i <= K; i++ {
 		b.path = append(b.path, make([]float64, n))
 		b.prop = append(b.prop, make([]float64, n))
@@ -268,8 +277,13 @@ func (b *Bridge) Acceptance() []DepthAcceptance {
 	var out []DepthAcceptance
 	for j := 1; j <= b.K; j++ {
 		if b.tries[j] > 0 {
-			out = append(out, DepthAcceptance{Depth: j, Tries: b.tries[j], Accepted: b.accs[j],
-				MeanProb: b.probs[j] / float64(b.tries[j])})
+			da := DepthAcceptance{Depth: j, Tries: b.tries[j], Accepted: b.accs[j],
+				MeanProb: b.probs[j] / float64(b.tries[j]), LogRatioMean: math.NaN(), LogRatioSD: math.NaN()}
+			if n := float64(b.lrN[j]); n > 0 {
+				da.LogRatioMean = b.lrSum[j] / n
+				da.LogRatioSD = math.Sqrt(math.Max(0, b.lrSq[j]/n-da.LogRatioMean*da.LogRatioMean))
+			}
+			out = append(out, da)
 		}
 	}
 	return out
@@ -279,6 +293,7 @@ func (b *Bridge) Acceptance() []DepthAcceptance {
 func (b *Bridge) ResetCounts() {
 	for j := range b.tries {
 		b.tries[j], b.accs[j], b.probs[j] = 0, 0, 0
+		b.lrSum[j], b.lrSq[j], b.lrN[j] = 0, 0, 0
 	}
 }
 
@@ -364,6 +379,11 @@ func (b *Bridge) move(j int) float64 {
 	}
 	b.tries[j]++
 	b.probs[j] += acc
+	if !math.IsNaN(logRatio) && !math.IsInf(logRatio, 0) {
+		b.lrSum[j] += logRatio
+		b.lrSq[j] += logRatio * logRatio
+		b.lrN[j]++
+	}
 	if b.rng.Float64() < acc {
 		b.accs[j]++
 		copy(b.phi, b.prop[0])

@@ -72,15 +72,20 @@ type Diffusion struct {
 }
 
 // DefaultTimes returns the default RG time grid with K steps for mass parameter mu2 on a
-// lattice whose largest A(p) is aMax: t_0 = 0, then K times spaced geometrically from
-// 0.2/aMax, where the fastest (UV) modes have decayed by exp(-0.2), to 3/mu2, where the slowest
-// (zero) mode has decayed by exp(-3) and the field is close to the far-IR Gaussian.
-func DefaultTimes(K int, mu2, aMax float64) []float64 {
+// lattice whose largest A(p) is aMax: GeometricTimes(K, 0.2, 3, mu2, aMax).
+func DefaultTimes(K int, mu2, aMax float64) []float64 { return GeometricTimes(K, 0.2, 3, mu2, aMax) }
+
+// GeometricTimes returns t_0 = 0, then K times spaced geometrically from uvDecay/aMax, where
+// the fastest (UV) modes have decayed by exp(-uvDecay), to irDecay/mu2, where the slowest (zero)
+// mode has decayed by exp(-irDecay). The bridge's acceptance in strongly interacting theories
+// needs a small uvDecay: a reverse step loses acceptance like exp(-N x per-site error), and the
+// per-site error of the first steps grows with their size.
+func GeometricTimes(K int, uvDecay, irDecay, mu2, aMax float64) []float64 {
 	t := make([]float64, K+1)
 	if K < 1 {
 		return t
 	}
-	lo, hi := 0.2/aMax, 3/mu2
+	lo, hi := uvDecay/aMax, irDecay/mu2
 	if hi <= lo {
 		hi = 10 * lo
 	}
