@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"vqs/hamiltonian"
@@ -296,5 +297,46 @@ func TestBridgeSamplesPsiSquared(t *testing.T) {
 	}
 	if d := math.Abs(est.Phi2.Value - z2/z); d > 4*est.Phi2.Error || est.Acceptance > 0.99 {
 		t.Fatalf("quartic: <phi^2> = %v +- %v, want %v (acceptance %v)", est.Phi2.Value, est.Phi2.Error, z2/z, est.Acceptance)
+	}
+}
+
+// poisonWF returns NaN local energies once A exceeds a threshold, like a state that has
+// wandered into a numerically broken region.
+type poisonWF struct {
+	*testWF
+	maxA float64
+}
+
+func (w *poisonWF) NewEvaluator() Evaluator {
+	return &poisonEval{testEval: w.testWF.NewEvaluator().(*testEval), w: w}
+}
+
+type poisonEval struct {
+	*testEval
+	w *poisonWF
+}
+
+func (e *poisonEval) Measure(phi, o []float64) LocalEnergy {
+	le := e.testEval.Measure(phi, o)
+	if e.w.a > e.w.maxA {
+		le.Total = math.NaN()
+	}
+	return le
+}
+
+// A NaN energy stops the optimisation, restores the last good parameters and still measures.
+func TestDivergenceRestoresLastGoodParameters(t *testing.T) {
+	m, _ := hamiltonian.NewModel(4, 2, 1, 0)
+	wf := &poisonWF{testWF: newTestWF(m, 0.2, 1, 0, false), maxA: 0.5}
+	s, _ := NewHMC(wf, m.L, m.Dim, 4, 4, 3)
+	res, err := Run(context.Background(), m, wf, s, Config{Iterations: 200, Samples: 256, LR: 0.1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Stopped, "diverged") || res.Iterations >= 200 {
+		t.Fatalf("stopped %q after %d iterations", res.Stopped, res.Iterations)
+	}
+	if res.Params[0] > 0.5 || math.IsNaN(res.Final.Energy.Value) {
+		t.Fatalf("params %v, final energy %v: the last good parameters were not restored", res.Params, res.Final.Energy)
 	}
 }
