@@ -32,6 +32,11 @@ type sampleFlags struct {
 	reverse      string
 	mu2          float64
 	levels       int
+	uvDecay      float64
+	reference    string
+	splitLevel   int
+	pretrain     int
+	hmcPerMove   int
 	depths       string
 	score        string
 	trainSteps   int
@@ -63,6 +68,9 @@ type depthJSON struct {
 	Tries      int     `json:"tries"`
 	Accepted   int     `json:"accepted"`
 	Acceptance float64 `json:"acceptance"`
+	// LogRatioMean and LogRatioSD: mean and spread of the log Metropolis-Hastings ratio.
+	LogRatioMean *float64 `json:"log_ratio_mean"`
+	LogRatioSD   *float64 `json:"log_ratio_sd"`
 }
 
 type runJSON struct {
@@ -77,6 +85,8 @@ type runJSON struct {
 	Acceptance   *float64                `json:"acceptance"`
 	StepSize     *float64                `json:"hmc_step_size,omitempty"`
 	Depths       []depthJSON             `json:"depths,omitempty"`
+	HMCPerMove   int                     `json:"hmc_per_bridge_move,omitempty"`
+	HMCAccept    *float64                `json:"hybrid_hmc_acceptance,omitempty"`
 	Observables  map[string]estimateJSON `json:"observables"`
 	Correlator   [][]estimateJSON        `json:"correlator"`
 	Couplings    []learned.Coupling      `json:"learned_couplings,omitempty"`
@@ -153,11 +163,16 @@ Samplers:
 	fl.StringVar(&f.scheme, "scheme", "heat", "RG diffusion of the bridge: heat (A = p^2+mu2, B = 1) or polchinski (cutoff exp(-(p^2+mu2)/Lambda^2), t = 1/Lambda^2)")
 	fl.StringVar(&f.reverse, "reverse", "posterior", "bridge reverse kernel: posterior (Tweedie mean, exact for Gaussian targets) or euler (Euler-Maruyama step of the reverse SDE)")
 	fl.Float64Var(&f.mu2, "mu2", 0, "IR mass squared of the RG diffusion, lattice units (> 0; default: the Hartree mass squared, at least 0.05)")
-	fl.IntVar(&f.levels, "levels", 12, "number K of RG steps (levels 0..K), geometric in RG time from 0.2/A_max to 3/mu2")
+	fl.IntVar(&f.levels, "levels", 48, "number K of RG steps (levels 0..K), geometric in RG time from uv-decay/A_max to 3/mu2")
+	fl.Float64Var(&f.uvDecay, "uv-decay", 0.002, "first RG time t_1 = uv-decay/A_max: how far the UV modes decay in the first step (small steps keep strongly interacting UV levels acceptable)")
+	fl.StringVar(&f.reference, "reference", "sf", "Gaussian reference covariance of the bridge: sf (structure factor of the HMC pre-training samples) or hartree (free propagator at the Hartree mass)")
+	fl.IntVar(&f.splitLevel, "split-level", 20, "--score split: the denoised score below this level, the learned score from it on")
+	fl.IntVar(&f.pretrain, "pretrain", 512, "HMC samples per chain, after the warm-up, that the reference covariance and the first training of the learned score use")
+	fl.IntVar(&f.hmcPerMove, "hmc-per-move", 0, "bridge: HMC trajectories between bridge moves (0: pure bridge; > 0: the hybrid chain, exact as each part is)")
 	fl.StringVar(&f.depths, "depths", "all", "bridge depth schedule, cycled: all (1..K) or a comma-separated list of depths in 1..K")
-	fl.StringVar(&f.score, "score", "learned", "bridge score: learned (trained, see --train-*) or gaussian (exact free score at the Hartree mass)")
-	fl.IntVar(&f.trainSteps, "train-steps", 200, "optimizer steps per training phase of the learned score (0 = no training: the learned model's Gaussian start)")
-	fl.IntVar(&f.trainPhases, "train-phases", 3, "adaptive phases: sample, then retrain the score on the chains' own samples")
+	fl.StringVar(&f.score, "score", "split", "bridge score: learned (trained, see --train-*), gaussian (exact score of the Gaussian reference), denoised (target gradient at the Wiener-denoised field) or split (denoised below --split-level, learned above)")
+	fl.IntVar(&f.trainSteps, "train-steps", 300, "optimizer steps per training phase of the learned score (0 = no training: the learned model's Gaussian start)")
+	fl.IntVar(&f.trainPhases, "train-phases", 0, "adaptive phases: sample, then retrain the score on the chains' own samples")
 	fl.IntVar(&f.trainSamples, "train-samples", 64, "samples per chain per training phase")
 	fl.IntVar(&f.samples, "samples", 2000, "measured samples per chain (after warm-up; one HMC trajectory or one bridge move each)")
 	fl.IntVar(&f.warmup, "warmup", 300, "warm-up samples per chain before training and measuring (HMC tunes its step size here)")
@@ -178,8 +193,16 @@ func (f *sampleFlags) validate() ([]int, error) {
 	default:
 		return nil, fmt.Errorf("--method must be hmc, bridge or both, got %q", f.method)
 	}
-	if f.score != "learned" && f.score != "gaussian" {
-		return nil, fmt.Errorf("--score must be learned or gaussian, got %q", f.score)
+	switch f.score {
+	case "learned", "gaussian", "denoised", "split":
+	default:
+		return nil, fmt.Errorf("--score must be learned, gaussian, denoised or split, got %q", f.score)
+	}
+	if f.reference != "sf" && f.reference != "hartree" {
+		return nil, fmt.Errorf("--reference must be sf or hartree, got %q", f.reference)
+	}
+	if !(f.uvDecay > 0) || math.IsInf(f.uvDecay, 0) || f.hmcPerMove < 0 || f.pretrain < 1 || f.splitLevel < 0 {
+		return nil, errors.New("--uv-decay must be > 0, --hmc-per-move and --split-level >= 0, --pretrain >= 1")
 	}
 	if f.reverse != "posterior" && f.reverse != "euler" {
 		return nil, fmt.Errorf("--reverse must be posterior or euler, got %q", f.reverse)
@@ -352,7 +375,7 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 	for _, p := range rgsampler.MomentumSquared(dims) {
 		aMax = math.Max(aMax, p+mu2)
 	}
-	d, err := rgsampler.NewDiffusionBox(dims, scheme, mu2, rgsampler.DefaultTimes(f.levels, mu2, aMax))
+	d, err := rgsampler.NewDiffusionBox(dims, scheme, mu2, rgsampler.GeometricTimes(f.levels, f.uvDecay, 3, mu2, aMax))
 	if err != nil {
 		return runJSON{}, usageError{err}
 	}
@@ -360,71 +383,113 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 	if err != nil {
 		return runJSON{}, usageError{err}
 	}
-	ref := target.QuadraticKernel(hartree)
-	for k := range ref {
-		ref[k] = 1 / ref[k]
-	}
-	var score rgsampler.Score
-	var model *learned.Model
-	scoreName := "gaussian (exact free score at the Hartree mass)"
-	if f.score == "learned" {
-		model, err = learned.New(d, learned.Config{RefM2: math.Max(hartree, 1e-3), Seed: f.seed})
-		if err != nil {
-			return runJSON{}, err
-		}
-		score = model
-		scoreName = "learned"
-	} else {
-		score, err = rgsampler.GaussianScore(d, ref)
-		if err != nil {
-			return runJSON{}, err
-		}
-	}
-	cfg := rgsampler.BridgeConfig{Reverse: rev, Depths: depths, Reference: ref, FlipProb: flipProb(f.flip)}
-	// Start every bridge chain where an HMC warm-up chain ends: any start is exact, but a
-	// bridge with a poor score can take very long to leave phi = 0, and the score is trained
-	// on the chain's own samples, which should be typical ones.
-	fmt.Fprintf(stderr, "bridge L=%d: HMC warm-up of the starting fields, %d trajectories x %d chains\n", dims[0], f.warmup, f.chains)
-	inits := make([][]float64, f.chains)
+	// HMC warm-up, then pre-training samples: they give every bridge chain a typical start
+	// (any start is exact, but a bridge with a poor score can take very long to leave phi = 0),
+	// the reference covariance and the first training set of the learned score.
+	fmt.Fprintf(stderr, "bridge L=%d: HMC warm-up %d + pre-training samples %d x %d chains\n", dims[0], f.warmup, f.pretrain, f.chains)
+	pools := make([][][]float64, f.chains)
+	hmcs := make([]*rgsampler.HMC, f.chains)
 	errs := make(chan error, f.chains)
-	for c := range inits {
-		h, err := rgsampler.NewHMC(target, dims, nil, rgsampler.HMCConfig{M2Floor: hartree}, f.seed, uint64(1000+c))
+	for c := range pools {
+		h, err := rgsampler.NewHMC(target, dims, nil, rgsampler.HMCConfig{M2Floor: hartree, FlipProb: flipProb(f.flip)}, f.seed, uint64(1000+c))
 		if err != nil {
 			return runJSON{}, err
 		}
+		hmcs[c] = h
 		go func() {
 			err := h.Warmup(ctx, f.warmup)
-			inits[c] = append([]float64(nil), h.State()...)
-			errs <- err
-		}()
-	}
-	for range inits {
-		if err := <-errs; err != nil {
-			return runJSON{}, err
-		}
-	}
-	var bs []*rgsampler.Bridge
-	var chains []rgsampler.Chain
-	for c := 0; c < f.chains; c++ {
-		b, err := rgsampler.NewBridge(target, d, score.Clone(), inits[c], cfg, f.seed, uint64(c))
-		if err != nil {
-			return runJSON{}, err
-		}
-		bs, chains = append(bs, b), append(chains, b)
-	}
-	fmt.Fprintf(stderr, "bridge L=%d (%s score, %s scheme, %d levels): warm-up %d moves x %d chains\n",
-		dims[0], f.score, f.scheme, d.Levels(), f.warmup, f.chains)
-	for _, b := range bs {
-		go func() {
-			buf := [][]float64{make([]float64, d.Sites())}
-			var err error
-			for i := 0; i < f.warmup && err == nil; i++ {
-				_, err = b.Sample(ctx, 1, buf)
+			if err == nil {
+				pools[c] = make([][]float64, f.pretrain)
+				for i := range pools[c] {
+					pools[c][i] = make([]float64, target.Sites())
+				}
+				_, err = h.Sample(ctx, f.pretrain, pools[c])
 			}
 			errs <- err
 		}()
 	}
-	for range bs {
+	for range pools {
+		if err := <-errs; err != nil {
+			return runJSON{}, err
+		}
+	}
+	var pool [][]float64
+	for _, p := range pools {
+		pool = append(pool, p...)
+	}
+	ref := target.QuadraticKernel(hartree)
+	for k := range ref {
+		ref[k] = 1 / ref[k]
+	}
+	refName := "Hartree propagator"
+	if f.reference == "sf" {
+		ref = structureFactor(dims, pool)
+		refName = "structure factor of the HMC samples"
+	}
+	var score rgsampler.Score
+	var model *learned.Model
+	if f.score == "learned" || f.score == "split" {
+		model, err = learned.New(d, learned.Config{RefM2: math.Max(hartree, 1e-3), Seed: f.seed})
+		if err != nil {
+			return runJSON{}, err
+		}
+		fmt.Fprintf(stderr, "bridge L=%d: training the learned score, %d steps on %d HMC samples\n", dims[0], f.trainSteps, len(pool))
+		if err := model.Train(ctx, pool, f.trainSteps, rand.New(rand.NewPCG(f.seed, 1<<33))); err != nil {
+			return runJSON{}, err
+		}
+	}
+	scoreName := ""
+	switch f.score {
+	case "learned":
+		score, scoreName = model, "learned"
+	case "gaussian":
+		score, scoreName = must2(rgsampler.GaussianScore(d, ref)), "gaussian (exact score of the "+refName+")"
+	case "denoised":
+		score, err = rgsampler.DenoisedScore(target, d, ref, 0)
+		scoreName = "denoised (target gradient at the Wiener-denoised field, reference: " + refName + ")"
+	case "split":
+		var den rgsampler.Score
+		den, err = rgsampler.DenoisedScore(target, d, ref, 0)
+		score = rgsampler.SplitScore(den, model, f.splitLevel)
+		scoreName = fmt.Sprintf("split: denoised below level %d (t = %.3g), learned from there (reference: %s)",
+			f.splitLevel, d.Time(min(f.splitLevel, d.Levels()-1)), refName)
+	}
+	if err != nil {
+		return runJSON{}, err
+	}
+	cfg := rgsampler.BridgeConfig{Reverse: rev, Depths: depths, Reference: ref, FlipProb: flipProb(f.flip)}
+	var bs []*rgsampler.Bridge
+	var hys []*rgsampler.Hybrid
+	var chains []rgsampler.Chain
+	for c := 0; c < f.chains; c++ {
+		b, err := rgsampler.NewBridge(target, d, score.Clone(), pools[c][len(pools[c])-1], cfg, f.seed, uint64(c))
+		if err != nil {
+			return runJSON{}, err
+		}
+		bs = append(bs, b)
+		if f.hmcPerMove > 0 {
+			hy, err := rgsampler.NewHybrid(hmcs[c], b, f.hmcPerMove, 1)
+			if err != nil {
+				return runJSON{}, err
+			}
+			hys, chains = append(hys, hy), append(chains, hy)
+		} else {
+			chains = append(chains, b)
+		}
+	}
+	fmt.Fprintf(stderr, "bridge L=%d (%s score, %s scheme, %d levels, %d HMC trajectories per move): warm-up %d samples x %d chains\n",
+		dims[0], f.score, f.scheme, d.Levels(), f.hmcPerMove, f.warmup, f.chains)
+	for _, ch := range chains {
+		go func() {
+			buf := [][]float64{make([]float64, d.Sites())}
+			var err error
+			for i := 0; i < f.warmup && err == nil; i++ {
+				_, err = ch.Sample(ctx, 1, buf)
+			}
+			errs <- err
+		}()
+	}
+	for range chains {
 		if err := <-errs; err != nil {
 			return runJSON{}, err
 		}
@@ -442,36 +507,88 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 		b.ResetCounts()
 	}
 	setupSec := time.Since(setup).Seconds()
-	rec, err := rgsampler.Run(ctx, chains, dims, f.samples, progressPrinter(stderr, "bridge", f.samples))
-	r := summarize("bridge", target, rec, setupSec)
+	name := "bridge"
+	if f.hmcPerMove > 0 {
+		name = "hybrid"
+	}
+	rec, err := rgsampler.Run(ctx, chains, dims, f.samples, progressPrinter(stderr, name, f.samples))
+	r := summarize(name, target, rec, setupSec)
 	r.Score = scoreName
 	if err != nil {
 		r.Interrupted = true
 	}
-	tries := map[int]*depthJSON{}
+	if f.hmcPerMove > 0 {
+		r.HMCPerMove = f.hmcPerMove
+		acc := 0.0
+		for _, hy := range hys {
+			acc += hy.HMCAcceptance() / float64(len(hys))
+		}
+		r.HMCAccept = finite(acc)
+	}
+	type depthSum struct {
+		dj             depthJSON
+		lrS, lrQ, lrN2 float64
+	}
+	tries := map[int]*depthSum{}
 	var order []int
 	for _, b := range bs {
 		for _, a := range b.Acceptance() {
-			dj, ok := tries[a.Depth]
+			ds, ok := tries[a.Depth]
 			if !ok {
-				dj = &depthJSON{Depth: a.Depth}
-				tries[a.Depth] = dj
+				ds = &depthSum{dj: depthJSON{Depth: a.Depth}}
+				tries[a.Depth] = ds
 				order = append(order, a.Depth)
 			}
-			dj.Tries += a.Tries
-			dj.Accepted += a.Accepted
-			dj.Acceptance += a.MeanProb * float64(a.Tries)
+			ds.dj.Tries += a.Tries
+			ds.dj.Accepted += a.Accepted
+			ds.dj.Acceptance += a.MeanProb * float64(a.Tries)
+			if !math.IsNaN(a.LogRatioMean) {
+				w := float64(a.Tries)
+				ds.lrS += w * a.LogRatioMean
+				ds.lrQ += w * (a.LogRatioSD*a.LogRatioSD + a.LogRatioMean*a.LogRatioMean)
+				ds.lrN2 += w
+			}
 		}
 	}
 	for _, j := range order {
-		dj := tries[j]
-		dj.Acceptance /= float64(dj.Tries)
-		r.Depths = append(r.Depths, *dj)
+		ds := tries[j]
+		ds.dj.Acceptance /= float64(ds.dj.Tries)
+		if ds.lrN2 > 0 {
+			m := ds.lrS / ds.lrN2
+			ds.dj.LogRatioMean = finite(m)
+			ds.dj.LogRatioSD = finite(math.Sqrt(math.Max(0, ds.lrQ/ds.lrN2-m*m)))
+		}
+		r.Depths = append(r.Depths, ds.dj)
 	}
 	if model != nil {
 		r.Couplings = model.Couplings()
 	}
 	return r, err
+}
+
+func must2(s rgsampler.Score, err error) rgsampler.Score {
+	if err != nil {
+		panic(err) // only for constructors whose inputs were validated above
+	}
+	return s
+}
+
+// structureFactor returns S(k) = <|phi_k|^2>/N of the samples, floored at 1e-12 so that it
+// can serve as a covariance.
+func structureFactor(dims []int, samples [][]float64) []float64 {
+	f, _ := rgsampler.NewFFT(dims) // dims come from a validated target
+	n := f.Sites()
+	sf, ck := make([]float64, n), make([]complex128, n)
+	for _, phi := range samples {
+		f.Forward(ck, phi)
+		for k, c := range ck {
+			sf[k] += (real(c)*real(c) + imag(c)*imag(c)) / float64(n*len(samples))
+		}
+	}
+	for k := range sf {
+		sf[k] = math.Max(sf[k], 1e-12)
+	}
+	return sf
 }
 
 // progressPrinter reports sampling progress on stderr about every 10%.
@@ -485,7 +602,7 @@ func progressPrinter(w io.Writer, name string, total int) func(int) {
 	}
 }
 
-func estJSON(e rgsampler.Estimate, seconds float64) estimateJSON {
+func sampleEstJSON(e rgsampler.Estimate, seconds float64) estimateJSON {
 	return estimateJSON{Mean: finite(e.Mean), Err: finite(e.Err), Tau: finite(e.Tau), TauErr: finite(e.TauErr),
 		ESS: finite(e.ESS), ESSPerS: finite(e.ESS / seconds), Reliable: e.Reliable}
 }
@@ -503,16 +620,16 @@ func summarize(name string, target *rgsampler.Phi4, rec *rgsampler.Record, setup
 	}
 	r.Acceptance = finite(acc)
 	r.Observables = map[string]estimateJSON{
-		"phi2":   estJSON(s.Phi2, s.Seconds),
-		"absM":   estJSON(s.AbsM, s.Seconds),
-		"M2":     estJSON(s.M2, s.Seconds),
-		"chi":    estJSON(s.Chi, s.Seconds),
-		"binder": estJSON(s.Binder, s.Seconds),
+		"phi2":   sampleEstJSON(s.Phi2, s.Seconds),
+		"absM":   sampleEstJSON(s.AbsM, s.Seconds),
+		"M2":     sampleEstJSON(s.M2, s.Seconds),
+		"chi":    sampleEstJSON(s.Chi, s.Seconds),
+		"binder": sampleEstJSON(s.Binder, s.Seconds),
 	}
 	for _, ax := range s.Corr {
 		var row []estimateJSON
 		for _, e := range ax {
-			row = append(row, estJSON(e, s.Seconds))
+			row = append(row, sampleEstJSON(e, s.Seconds))
 		}
 		r.Correlator = append(r.Correlator, row)
 	}
@@ -561,6 +678,9 @@ func printSample(w io.Writer, out sampleJSON) {
 		if run.Acceptance != nil {
 			r.add("acceptance", "%.4f (mean Metropolis probability)", *run.Acceptance)
 		}
+		if run.HMCPerMove > 0 && run.HMCAccept != nil {
+			r.add("hybrid", "%d HMC trajectories per bridge move, HMC acceptance %.4f", run.HMCPerMove, *run.HMCAccept)
+		}
 		if run.StepSize != nil {
 			r.add("HMC step", "%.4g (frozen after warm-up)", *run.StepSize)
 		}
@@ -580,7 +700,11 @@ func printSample(w io.Writer, out sampleJSON) {
 			}
 		}
 		for _, dj := range run.Depths {
-			r.add(fmt.Sprintf("depth %d", dj.Depth), "acceptance %.4f (%d/%d accepted)", dj.Acceptance, dj.Accepted, dj.Tries)
+			lr := ""
+			if dj.LogRatioMean != nil && dj.LogRatioSD != nil {
+				lr = fmt.Sprintf(", log ratio %.3g +- %.3g", *dj.LogRatioMean, *dj.LogRatioSD)
+			}
+			r.add(fmt.Sprintf("depth %d", dj.Depth), "acceptance %.4f (%d/%d accepted%s)", dj.Acceptance, dj.Accepted, dj.Tries, lr)
 		}
 		r.flush()
 		if len(run.Couplings) > 0 {
@@ -594,17 +718,17 @@ func printSample(w io.Writer, out sampleJSON) {
 	// ESS/s ratios when both samplers ran at a size.
 	printed := false
 	for _, run := range out.Runs {
-		if run.Sampler != "bridge" {
+		if run.Sampler != "bridge" && run.Sampler != "hybrid" {
 			continue
 		}
 		for _, k := range []string{"absM", "chi", "binder", "phi2"} {
 			key := strconv.Itoa(run.L) + "/" + k
 			h, okH := essOf[[2]string{key, "hmc"}]
-			b, okB := essOf[[2]string{key, "bridge"}]
+			b, okB := essOf[[2]string{key, run.Sampler}]
 			if okH && okB && h > 0 {
 				if !printed {
 					fmt.Fprintln(w)
-					fmt.Fprintln(w, "ESS per second, bridge / hmc:")
+					fmt.Fprintf(w, "ESS per second, %s / hmc:\n", run.Sampler)
 					printed = true
 				}
 				fmt.Fprintf(w, "  L = %-4d %-7s %.3g\n", run.L, k, b/h)

@@ -28,6 +28,9 @@ func TestSampleBadInputIsUsageError(t *testing.T) {
 		{"sample", "--samples", "0"},
 		{"sample", "--flip", "2"},
 		{"sample", "--mu2", "-1"},
+		{"sample", "--reference", "guess"},
+		{"sample", "--uv-decay", "0"},
+		{"sample", "--hmc-per-move", "-1"},
 	}
 	for _, args := range cases {
 		// Fast settings go first so that a case's own flag (e.g. --samples 0) wins.
@@ -45,7 +48,7 @@ func TestSampleBadInputIsUsageError(t *testing.T) {
 func TestSampleFreeBridgeJSON(t *testing.T) {
 	L, m2 := 6, 0.5
 	out, err := run(t, context.Background(), "sample", "--L", "6", "--m2", "0.5", "--lambda", "0",
-		"--method", "both", "--score", "gaussian", "--depths", "12", "--samples", "600",
+		"--method", "both", "--score", "gaussian", "--reference", "hartree", "--levels", "12", "--depths", "12", "--samples", "600",
 		"--warmup", "50", "--json")
 	if err != nil {
 		t.Fatal(err)
@@ -71,5 +74,34 @@ func TestSampleFreeBridgeJSON(t *testing.T) {
 		if r.Sampler == "bridge" && *r.Acceptance < 0.999 {
 			t.Errorf("bridge acceptance %v with the exact score", *r.Acceptance)
 		}
+	}
+}
+
+// TestSampleHybridFree: the hybrid chain (HMC trajectories between bridge moves with the
+// denoised score) on the free theory must reproduce <phi^2> = (1/N) sum_k 1/(p^2 + m2).
+func TestSampleHybridFree(t *testing.T) {
+	L, m2 := 6, 0.5
+	out, err := run(t, context.Background(), "sample", "--L", "6", "--m2", "0.5", "--lambda", "0",
+		"--method", "bridge", "--score", "denoised", "--hmc-per-move", "1", "--levels", "16",
+		"--depths", "4,8,16", "--samples", "600", "--warmup", "50", "--pretrain", "50", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res sampleJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	lat, _ := hamiltonian.NewLattice(L, 2)
+	exact := 0.0
+	for _, p := range lat.MomentumSquared() {
+		exact += 1 / (p + m2)
+	}
+	exact /= float64(lat.N)
+	if len(res.Runs) != 1 || res.Runs[0].Sampler != "hybrid" || res.Runs[0].HMCAccept == nil {
+		t.Fatalf("want one hybrid run with its HMC acceptance, got %+v", res.Runs)
+	}
+	e := res.Runs[0].Observables["phi2"]
+	if math.Abs(*e.Mean-exact) > 5**e.Err {
+		t.Errorf("hybrid: <phi^2> = %v +- %v, exact %v", *e.Mean, *e.Err, exact)
 	}
 }
