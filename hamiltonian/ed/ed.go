@@ -41,6 +41,19 @@ type Config struct {
 	MaxIter     int     // Lanczos iterations per sector; 0 = 2000
 	MemoryLimit int64   // bytes; 0 = 80% of MemAvailable from /proc/meminfo (fallback 16 GiB)
 	Convergence bool    // also solve with NMax-2 levels and report the change of E0
+
+	// Progress, if set, is called after every Lanczos iteration (from the solving goroutine),
+	// so that long runs can report how far they are.
+	Progress func(Progress)
+}
+
+// Progress describes one Lanczos iteration.
+type Progress struct {
+	NMax      int     // levels per site of this solve (NMax-2 for the convergence check)
+	Sector    int     // 0 even, 1 odd
+	Iteration int     // 1-based
+	Energy    float64 // current lowest Ritz value
+	Residual  float64 // its residual norm estimate
 }
 
 // Result is the outcome of Solve.
@@ -241,7 +254,7 @@ func Solve(ctx context.Context, m *hamiltonian.Model, cfg Config) (*Result, erro
 	var r [2]lanczosResult
 	for s := 0; s < 2; s++ {
 		e.setSector(s)
-		r[s], err = e.lowest(ctx, td, vecs[0], vecs[1], vecs[2], tol, uint64(s+1))
+		r[s], err = e.lowest(ctx, td, vecs[0], vecs[1], vecs[2], tol, uint64(s+1), progressFor(cfg.Progress, cfg.NMax, s))
 		if err != nil {
 			return nil, fmt.Errorf("%s sector: %w", [2]string{"even", "odd"}[s], err)
 		}
@@ -263,13 +276,22 @@ func Solve(ctx context.Context, m *hamiltonian.Model, cfg Config) (*Result, erro
 		op, e = nil, nil // the smaller tables replace these
 		e2 := newEngine(newOperator(m, p2.layout, p2.geometry, omega), pl, p2.dim[0])
 		e2.setSector(0)
-		r2, err := e2.lowest(ctx, td, vecs[0], vecs[1], vecs[2], tol, 1)
+		r2, err := e2.lowest(ctx, td, vecs[0], vecs[1], vecs[2], tol, 1, progressFor(cfg.Progress, cfg.NMax-2, 0))
 		if err != nil {
 			return nil, fmt.Errorf("even sector with nmax %d: %w", cfg.NMax-2, err)
 		}
 		res.TruncationChange = res.Energy - r2.value
 	}
 	return res, nil
+}
+
+func progressFor(f func(Progress), nmax, sector int) func(int, float64, float64) {
+	if f == nil {
+		return nil
+	}
+	return func(it int, e, r float64) {
+		f(Progress{NMax: nmax, Sector: sector, Iteration: it, Energy: e, Residual: r})
+	}
 }
 
 // availableMemory returns 80% of MemAvailable, or fallbackMemory when it cannot be read.

@@ -24,7 +24,7 @@ type lanczosResult struct {
 // before orthogonality is lost. The run stops when the residual r = beta_k |s_k| of the lowest
 // Ritz pair bounds its error below tol*max(|E|, 1): either r itself is that small, or the
 // Ritz value has stopped moving and the Kato-Temple estimate r^2/(theta_2 - theta_1) is.
-func (e *engine) lowest(ctx context.Context, td *tridiag, v0, v1, v2 []float64, tol float64, seed uint64) (lanczosResult, error) {
+func (e *engine) lowest(ctx context.Context, td *tridiag, v0, v1, v2 []float64, tol float64, seed uint64, progress func(it int, energy, residual float64)) (lanczosResult, error) {
 	n := e.dim
 	u, v, w := v0[:n], v1[:n], v2[:n]
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
@@ -58,6 +58,9 @@ func (e *engine) lowest(ctx context.Context, td *tridiag, v0, v1, v2 []float64, 
 		last := td.lastComponent(theta1)
 		r := beta * math.Abs(last)
 		res = lanczosResult{value: theta1, iterations: k + 1, residual: r}
+		if progress != nil {
+			progress(k+1, theta1, r)
+		}
 		scale := math.Max(math.Abs(theta1), 1)
 		gapEst := theta2 - theta1
 		switch {
