@@ -233,13 +233,15 @@ func Solve(ctx context.Context, m *hamiltonian.Model, cfg Config) (*Result, erro
 		need += p2.tableBytes
 	}
 	if err != nil || need > limit {
-		states := float64(p.dim[0])
-		gib := float64(need) / (1 << 30)
+		states := sci(math.Log10(float64(p.dim[0])), 2)
+		gib := sci(math.Log10(float64(need)/(1<<30)), 3)
 		if err != nil {
-			states = math.Pow(float64(cfg.NMax), float64(m.N)) / 2
-			gib = 3 * 8 * states / (1 << 30)
+			// Work with logarithms: n^N may not even fit a float64.
+			lg := float64(m.N)*math.Log10(float64(cfg.NMax)) - math.Log10(2)
+			states = sci(lg, 2)
+			gib = sci(lg+math.Log10(3*8.0/(1<<30)), 3)
 		}
-		return nil, fmt.Errorf("exact diagonalization of %d^%d sites with nmax %d needs %.2g states (~%.3g GiB), more than the %.3g GiB available; lower --nmax or L",
+		return nil, fmt.Errorf("exact diagonalization of %d^%d sites with nmax %d needs %s states (~%s GiB), more than the %.3g GiB available; lower --nmax or L",
 			m.L, m.Dim, cfg.NMax, states, gib, float64(limit)/(1<<30))
 	}
 
@@ -283,6 +285,16 @@ func Solve(ctx context.Context, m *hamiltonian.Model, cfg Config) (*Result, erro
 		res.TruncationChange = res.Energy - r2.value
 	}
 	return res, nil
+}
+
+// sci formats 10^lg with the given significant digits like %g, also beyond float64's range.
+func sci(lg float64, digits int) string {
+	if lg < 300 {
+		return strconv.FormatFloat(math.Pow(10, lg), 'g', digits, 64)
+	}
+	e := math.Floor(lg)
+	mant := math.Pow(10, lg-e)
+	return strconv.FormatFloat(mant, 'f', digits-1, 64) + "e+" + strconv.Itoa(int(e))
 }
 
 func progressFor(f func(Progress), nmax, sector int) func(int, float64, float64) {

@@ -170,7 +170,7 @@ func TestMemoryRefusal(t *testing.T) {
 	}{
 		{3, 2, 8, 1 << 30},  // 6.7e7 states need ~1.5 GiB
 		{4, 2, 20, 0},       // 20^16: overflows int64 and any memory
-		{5, 3, 40, 0},       // 40^125
+		{5, 3, 40, 0},       // 40^125 does not fit a float64
 		{2, 2, 10, 100_000}, // tiny limit
 	} {
 		m := mustModel(t, c.L, c.dim, 1, 1)
@@ -183,6 +183,9 @@ func TestMemoryRefusal(t *testing.T) {
 		}
 		msg := err.Error()
 		if strings.Contains(msg, "\n") || !strings.Contains(msg, "lower --nmax") || !strings.Contains(msg, "GiB") {
+			t.Errorf("%+v: message %q", c, msg)
+		}
+		if strings.Contains(msg, "Inf") || strings.Contains(msg, "NaN") {
 			t.Errorf("%+v: message %q", c, msg)
 		}
 		if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
@@ -330,5 +333,23 @@ func TestDefaultOmega(t *testing.T) {
 	}
 	if w, want := DefaultOmega(mustModel(t, 1, 1, -10, 1)), 60/(2.25*60.0); math.Abs(w-want) > 1e-15 {
 		t.Errorf("m2=-10 lambda=1 single site: omega %v, want %v", w, want)
+	}
+}
+
+func TestSci(t *testing.T) {
+	for _, c := range []struct {
+		lg     float64
+		digits int
+		want   string
+	}{
+		{math.Log10(1.23e20), 2, "1.2e+20"},
+		{math.Log10(3.6e12), 3, "3.6e+12"},
+		{math.Log10(19.1), 3, "19.1"},
+		{200.0 + math.Log10(3.3), 2, "3.3e+200"},
+		{1000 + math.Log10(2.5), 2, "2.5e+1000"},
+	} {
+		if got := sci(c.lg, c.digits); got != c.want {
+			t.Errorf("sci(%v, %d) = %q, want %q", c.lg, c.digits, got, c.want)
+		}
 	}
 }
