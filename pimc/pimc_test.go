@@ -280,3 +280,26 @@ func TestReproducible(t *testing.T) {
 		}
 	}
 }
+
+// TestBetaCheckFlagsShortBeta: at beta = 0.5 a unit-frequency oscillator is far from its ground
+// state; the doubled-beta rerun must see the exact free difference and flag it.
+func TestBetaCheckFlagsShortBeta(t *testing.T) {
+	cfg := Config{L: 1, Dim: 1, M2: 1, Lambda: 0, Eps: []float64{0.1, 0.05}, Beta: 0.5, Samples: 1000, Chains: 2, Seed: 2}
+	res, err := Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := res.BetaCheck
+	if bc == nil || bc.Eps != 0.1 || bc.Base.Lt != 5 || bc.Double.Lt != 10 {
+		t.Fatalf("beta check %+v: want eps 0.1, Lt 5 -> 10", bc)
+	}
+	lo, _ := FreeSlice([]float64{1}, 0.1, 5)
+	hi, _ := FreeSlice([]float64{1}, 0.1, 10)
+	want := hi.Energy - lo.Energy
+	if math.Abs(bc.GaussianDiff-want) > 1e-12 {
+		t.Errorf("Gaussian prediction %v, exact free difference %v", bc.GaussianDiff, want)
+	}
+	if !bc.Flagged || math.Abs(bc.Diff-want) > 4*math.Hypot(bc.Base.Energy.Err, bc.Double.Energy.Err) {
+		t.Errorf("difference %v (%.1f sigma, flagged %v), exact %v", bc.Diff, bc.Sigmas, bc.Flagged, want)
+	}
+}
