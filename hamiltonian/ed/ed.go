@@ -70,7 +70,7 @@ type Result struct {
 	Omega            float64
 	TruncationChange float64 // E0(NMax) - E0(NMax-2); NaN when not computed
 	States           int64   // dimension of the even sector
-	MemoryBytes      int64   // the estimate used for the refusal check
+	MemoryBytes      int64   // the estimate used for the refusal check (MemoryEstimate, plus the NMax-2 tables with Convergence)
 	Iterations       int     // Lanczos iterations of the even-sector ground state
 	OddIterations    int     // Lanczos iterations of the odd sector
 	Residual         float64 // |H x - E0 x| of the even-sector Ritz vector (Lanczos estimate)
