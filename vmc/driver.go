@@ -21,6 +21,7 @@ type Config struct {
 	Optimizer      string  // "sr" (default) or "adam"
 	LR             float64 // learning rate: imaginary-time step for SR, step size for Adam
 	Shift          float64 // SR relative diagonal shift
+	SREps          float64 // SR absolute diagonal shift
 	Thermalize     int     // trajectories per chain before the first iteration (0: 20)
 	Checkpoint     string  // path of the checkpoint file ("" for none)
 	CheckpointSecs float64 // seconds between checkpoints (0: 30)
@@ -73,7 +74,7 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	var adam *Adam
 	switch cfg.Optimizer {
 	case "", "sr":
-		opt = SR{Shift: cfg.Shift}
+		opt = SR{Shift: cfg.Shift, Eps: cfg.SREps}
 	case "adam":
 		adam = NewAdam(p)
 		opt = adam

@@ -397,7 +397,7 @@ func emitSlurm(w io.Writer, f *scanFlags, sizes []int) error {
 		{"iters", strconv.Itoa(f.Iters)}, {"samples", strconv.Itoa(f.Samples)}, {"measure-samples", strconv.Itoa(f.MeasureSamples)},
 		{"chains", strconv.Itoa(f.Chains)}, {"scales", strconv.Itoa(f.Scales)}, {"width", strconv.Itoa(f.Width)},
 		{"steps", strconv.Itoa(f.Steps)}, {"optimizer", f.Optimizer}, {"lr", fmt.Sprint(f.LR)},
-		{"sr-shift", fmt.Sprint(f.Shift)}, {"init", f.Init}, {"sampler", f.Sampler}, {"levels", strconv.Itoa(f.Levels)},
+		{"sr-shift", fmt.Sprint(f.Shift)}, {"sr-eps", fmt.Sprint(f.SREps)}, {"init", f.Init}, {"sampler", f.Sampler}, {"levels", strconv.Itoa(f.Levels)},
 		{"seed", fmt.Sprint(f.Seed)},
 	} {
 		flags = append(flags, "--"+c[0]+" "+c[1])
