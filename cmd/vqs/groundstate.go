@@ -522,6 +522,8 @@ type progress struct {
 	total int
 	every int
 	last  string
+	first int       // first iteration seen by this process
+	t0    time.Time // when it was seen
 }
 
 func newProgress(w io.Writer, total int) *progress {
@@ -535,9 +537,13 @@ func newProgress(w io.Writer, total int) *progress {
 }
 
 func (p *progress) update(s vmc.IterStats) {
+	// A resumed run starts at a later iteration: rate from this run's iterations only.
+	if p.first == 0 {
+		p.first, p.t0 = s.Iter, time.Now()
+	}
 	left := time.Duration(0)
-	if s.Iter > 0 {
-		left = time.Duration(s.Seconds / float64(s.Iter) * float64(p.total-s.Iter) * float64(time.Second)).Round(time.Second)
+	if done := s.Iter - p.first; done > 0 {
+		left = (time.Since(p.t0) / time.Duration(done) * time.Duration(p.total-s.Iter)).Round(time.Second)
 	}
 	line := fmt.Sprintf("iter %d/%d  E = %.8g +- %.2g  Var(E_loc) = %.3g  acc = %.2f  left %v",
 		s.Iter, p.total, s.Energy, s.EnergyErr, s.Variance, s.Acceptance, left)
