@@ -82,6 +82,9 @@ type FlowPlot struct {
 	// Couplings are the flows, each with Label the coupling's name (e.g. "m2", "lambda"),
 	// X the RG time t and Y its value; Err optional.
 	Couplings []Curve
+	// LogT draws RG time on a logarithmic axis (points at t <= 0 are left out): RG time grids
+	// are geometric, and the UV end is where the couplings run fastest.
+	LogT bool
 }
 
 // Figure sizes: wide enough for the legend beside the data at the DPI of PNG output.
@@ -447,7 +450,7 @@ func PlotFlow(path string, f FlowPlot) (err error) {
 		p.Y.Label.Text = name + "(t)  (lattice units)"
 		var lx, ly, ex, ey, ee []float64
 		for j := range c.X {
-			if !finite(c.Y[j]) {
+			if !finite(c.Y[j]) || (f.LogT && !(c.X[j] > 0)) {
 				continue
 			}
 			lx, ly = append(lx, c.X[j]), append(ly, c.Y[j])
@@ -489,6 +492,10 @@ func PlotFlow(path string, f FlowPlot) (err error) {
 	}
 	for _, p := range panels {
 		p.X.Min, p.X.Max = lo, hi
+		if f.LogT {
+			p.X.Scale = plot.LogScale{}
+			p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		}
 	}
 	h := figHeight
 	if len(panels) > 1 {

@@ -143,6 +143,12 @@ func TestPlotsRender(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkImage(t, filepath.Join(dir, "flow"+ext))
+		// On a log RG-time axis, t = 0 is left out rather than breaking the plot.
+		if err := PlotFlow(filepath.Join(dir, "flowlog"+ext), FlowPlot{Title: "log t",
+			Couplings: []Curve{{Label: "m2", X: tt, Y: m2}}, LogT: true}); err != nil {
+			t.Fatal(err)
+		}
+		checkImage(t, filepath.Join(dir, "flowlog"+ext))
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vqs/results"
 )
 
 // run executes the CLI in-process and returns stdout and the error.
@@ -177,5 +179,35 @@ func TestCompareListsEveryMethod(t *testing.T) {
 	}
 	if _, err := run(t, context.Background(), "compare", "--pimc-eps", "0.1"); err == nil {
 		t.Fatal("a single eps accepted")
+	}
+}
+
+// vqs sample stores its run with the learned flow, and results plots that flow.
+func TestSampleStoresLearnedFlow(t *testing.T) {
+	dir := t.TempDir()
+	plot := filepath.Join(dir, "flow.png")
+	if _, err := run(t, context.Background(), "sample", "--dim", "2", "--L", "4", "--m2", "-1", "--lambda", "24",
+		"--samples", "50", "--train-steps", "5", "--pretrain", "32", "--warmup", "20", "--levels", "8",
+		"--store", dir, "--flow-plot", plot, "--json"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := results.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := st.List()
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("records %v, %v", recs, err)
+	}
+	c, ok := recs[0].Curves[results.CurveFlowPrefix+"m2"]
+	if !ok || len(c.X) != 9 || recs[0].Estimates["binder"].Error <= 0 {
+		t.Fatalf("record without the flow of m2 over 9 levels or the Binder cumulant: %+v", recs[0])
+	}
+	if _, err := os.Stat(plot); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, context.Background(), "results", "plot", "--kind", "flow", "--store", dir,
+		"--out", filepath.Join(dir, "f2.svg"), recs[0].ID); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -560,7 +560,7 @@ func resPlotFlow(cmd *cobra.Command, s *results.Store, id string, pf *resPlotFla
 		return "2" + k
 	}
 	sort.Slice(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) })
-	fp := results.FlowPlot{Title: pf.title}
+	fp := results.FlowPlot{Title: pf.title, LogT: true} // RG time grids are geometric
 	if fp.Title == "" {
 		fp.Title = "Learned RG flow: " + resRunTitle(r)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"vqs/results"
 	"vqs/rgsampler"
 	"vqs/rgsampler/learned"
 )
@@ -48,6 +49,8 @@ type sampleFlags struct {
 	seed         uint64
 	flip         float64
 	json         bool
+	store        string
+	flowPlot     string
 }
 
 // estimateJSON is one observable in the --json output.
@@ -180,6 +183,8 @@ Samplers:
 	fl.Uint64Var(&f.seed, "seed", 1, "random seed; chain c uses the PCG stream (seed, c), so runs are reproducible")
 	fl.Float64Var(&f.flip, "flip", 0.5, "probability per move of proposing the global flip phi -> -phi (0 disables)")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object on stdout instead of the human-readable report")
+	fl.StringVar(&f.store, "store", "", "also add every run to this results store (observables with errors, the learned RG flow as curves flow_m2, flow_lambda, flow_z)")
+	fl.StringVar(&f.flowPlot, "flow-plot", "", "write the learned RG flow of the couplings (m2, lambda, z against RG time) to this .png or .svg")
 	return cmd
 }
 
@@ -312,6 +317,9 @@ func runSample(ctx context.Context, stdout, stderr io.Writer, f sampleFlags) err
 		}
 	} else {
 		printSample(stdout, out)
+	}
+	if err := exportSample(f, out); err != nil {
+		return err
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
@@ -735,4 +743,68 @@ func printSample(w io.Writer, out sampleJSON) {
 			}
 		}
 	}
+}
+
+// flowCurves turns the learned couplings into plain curves against RG time for results.
+func flowCurves(cs []learned.Coupling) []results.Curve {
+	m2 := results.Curve{Label: "m2"}
+	lam := results.Curve{Label: "lambda"}
+	z := results.Curve{Label: "z"}
+	for _, c := range cs {
+		for _, cu := range []*results.Curve{&m2, &lam, &z} {
+			cu.X = append(cu.X, c.Time)
+		}
+		m2.Y = append(m2.Y, c.M2)
+		lam.Y = append(lam.Y, c.Lambda)
+		z.Y = append(z.Y, c.Z)
+	}
+	return []results.Curve{m2, lam, z}
+}
+
+// exportSample writes the flow plot and the store records that the flags ask for.
+func exportSample(f sampleFlags, out sampleJSON) error {
+	for _, r := range out.Runs {
+		if f.flowPlot != "" && len(r.Couplings) > 0 {
+			title := fmt.Sprintf("Learned RG flow of the couplings, L = %d, m2 = %g, lambda = %g", r.L, f.m2, f.lambda)
+			if err := results.PlotFlow(f.flowPlot, results.FlowPlot{Title: title, Couplings: flowCurves(r.Couplings), LogT: true}); err != nil {
+				return err
+			}
+		}
+		if f.store == "" {
+			continue
+		}
+		st, err := results.Open(f.store)
+		if err != nil {
+			return err
+		}
+		est := map[string]results.Estimate{}
+		for name, e := range r.Observables {
+			if e.Mean != nil && e.Err != nil {
+				est[name] = results.Estimate{Value: *e.Mean, Error: *e.Err}
+			}
+		}
+		if r.Acceptance != nil {
+			est[results.EstAcceptance] = results.Exact(*r.Acceptance)
+		}
+		rec := &results.Record{Kind: "sample", Status: results.StatusDone, Version: version, Seed: f.seed,
+			Host: hostname(), Finished: time.Now(), Seconds: r.Seconds + r.SetupSeconds,
+			Params: results.Params{L: r.L, Dim: f.dim, M2: f.m2, Lambda: f.lambda, Extra: map[string]any{
+				"sampler": r.Sampler, "score": r.Score, "samples": r.Samples, "chains": r.Chains,
+				"euclidean": true, "Lt": out.Lt, "eps": out.Eps}},
+			Estimates: est}
+		rec.Started = rec.Finished.Add(-time.Duration(rec.Seconds * float64(time.Second)))
+		if r.Interrupted {
+			rec.Status = results.StatusInterrupted
+		}
+		if len(r.Couplings) > 0 {
+			rec.Curves = map[string]results.Curve{}
+			for _, c := range flowCurves(r.Couplings) {
+				rec.Curves[results.CurveFlowPrefix+c.Label] = c
+			}
+		}
+		if err := st.Put(rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
