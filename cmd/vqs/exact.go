@@ -161,7 +161,22 @@ func solveED(ctx context.Context, m *hamiltonian.Model, nmax int, omega float64,
 		fmt.Fprintf(logw, "vqs: exact diagonalization needs ~%.2g GiB; this may take a while (Ctrl-C stops it)\n",
 			float64(mem)/(1<<30))
 	}
-	res, err := ed.Solve(ctx, m, ed.Config{NMax: nmax, Omega: omega, Convergence: true})
+	cfg := ed.Config{NMax: nmax, Omega: omega, Convergence: true}
+	if ed.MemoryEstimate(m, nmax) > 1<<26 {
+		// Large solves take minutes: report the Lanczos progress every 10 iterations.
+		start := time.Now()
+		cfg.Progress = func(p ed.Progress) {
+			if p.Iteration%10 == 0 {
+				sector := "even"
+				if p.Sector == 1 {
+					sector = "odd"
+				}
+				fmt.Fprintf(logw, "ED nmax %d, %s sector: iteration %d, E = %.12g, residual %.2g, %v\n",
+					p.NMax, sector, p.Iteration, p.Energy, p.Residual, time.Since(start).Round(time.Second))
+			}
+		}
+	}
+	res, err := ed.Solve(ctx, m, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("interrupted: %w", err)
