@@ -179,8 +179,16 @@ func compareSize(ctx context.Context, logw io.Writer, m *hamiltonian.Model, f *c
 		if err != nil {
 			return row, err
 		}
-		row.Results = append(row.Results, energyResult{"pimc", pr.E0, pr.Err,
-			fmt.Sprintf("eps^2 extrapolation over %d spacings, beta %.3g", len(pr.Points), pr.Beta)})
+		note := fmt.Sprintf("eps^2 extrapolation over %d spacings, beta %.3g", len(pr.Points), pr.Beta)
+		if pr.BetaCheck != nil && pr.BetaCheck.Flagged {
+			note += fmt.Sprintf("; WARNING: doubling beta moved E by %.1f sigma", pr.BetaCheck.Sigmas)
+		}
+		if pr.Raw != nil && pr.GaussianFit != nil {
+			if z := (pr.Raw.E0 - pr.GaussianFit.E0) / math.Hypot(pr.Raw.Err, pr.GaussianFit.Err); math.Abs(z) > 2 {
+				note += fmt.Sprintf("; raw and Gaussian-subtracted extrapolations differ by %.1f sigma (eps too large?)", z)
+			}
+		}
+		row.Results = append(row.Results, energyResult{"pimc", pr.E0, pr.Err, note})
 	}
 	for i := 0; i < len(row.Results); i++ {
 		for j := i + 1; j < len(row.Results); j++ {
