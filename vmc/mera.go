@@ -25,7 +25,6 @@ func (e meraEvaluator) LocalTerms(phi, grad []float64) float64 {
 func (e meraEvaluator) LocalEnergy(phi []float64) LocalEnergy {
 	return LocalEnergy(e.a.LocalEnergy(e.ws, phi))
 }
-func (e meraEvaluator) LogDerivParams(phi, o []float64) { e.a.LogDerivParams(e.ws, phi, o) }
 
 func (e meraEvaluator) Measure(phi, o []float64) LocalEnergy {
 	_, el := e.a.Measure(e.ws, phi, e.grad, o)

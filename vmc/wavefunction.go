@@ -27,9 +27,7 @@ type Evaluator interface {
 	// LocalTerms returns u_loc and writes its phi-gradient into grad.
 	LocalTerms(phi, grad []float64) float64
 	LocalEnergy(phi []float64) LocalEnergy
-	// LogDerivParams writes O_i = du/dtheta_i into o.
-	LogDerivParams(phi, o []float64)
-	// Measure returns the local energy and writes O into o, in one pass where the
-	// wavefunction can share work between them.
+	// Measure returns the local energy and writes O_i = du/dtheta_i into o, in one pass
+	// where the wavefunction can share work between them.
 	Measure(phi, o []float64) LocalEnergy
 }
