@@ -120,11 +120,21 @@ func textRows(recs []Record) [][]string {
 }
 
 func writeAligned(w io.Writer, recs []Record) error {
-	rows := textRows(recs)
+	return WriteAligned(w, textRows(recs))
+}
+
+// WriteAligned prints rows as left-aligned columns separated by two spaces, without
+// trailing blanks.
+func WriteAligned(w io.Writer, rows [][]string) error {
+	if len(rows) == 0 {
+		return nil
+	}
 	width := make([]int, len(rows[0]))
 	for _, row := range rows {
 		for i, c := range row {
-			width[i] = max(width[i], len(c))
+			if i < len(width) {
+				width[i] = max(width[i], len(c))
+			}
 		}
 	}
 	for _, row := range rows {
@@ -133,7 +143,7 @@ func writeAligned(w io.Writer, recs []Record) error {
 			if i > 0 {
 				b.WriteString("  ")
 			}
-			if i == len(row)-1 {
+			if i == len(row)-1 || i >= len(width) {
 				b.WriteString(c)
 			} else {
 				fmt.Fprintf(&b, "%-*s", width[i], c)

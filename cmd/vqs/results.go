@@ -117,8 +117,7 @@ func newResultsListCmd(open resStoreOpener) *cobra.Command {
 				rows = append(rows, []string{r.ID, r.Kind, r.Status, strconv.Itoa(r.Params.L), strconv.Itoa(r.Params.Dim),
 					resFmtG(r.Params.M2), resFmtG(r.Params.Lambda), energy, started})
 			}
-			resWriteAligned(cmd.OutOrStdout(), rows)
-			return nil
+			return results.WriteAligned(cmd.OutOrStdout(), rows)
 		},
 	}
 	cmd.Flags().StringSliceVar(&kinds, "kind", nil, "only runs of these kinds (comma-separated: ground-state, exact, gaussian, pimc, scan, ...)")
@@ -623,27 +622,4 @@ func resContains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// resWriteAligned prints rows as left-aligned columns separated by two spaces.
-func resWriteAligned(w io.Writer, rows [][]string) {
-	if len(rows) == 0 {
-		return
-	}
-	width := make([]int, len(rows[0]))
-	for _, row := range rows {
-		for i, c := range row {
-			width[i] = max(width[i], len(c))
-		}
-	}
-	for _, row := range rows {
-		var b strings.Builder
-		for i, c := range row {
-			if i > 0 {
-				b.WriteString("  ")
-			}
-			fmt.Fprintf(&b, "%-*s", width[i], c)
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
-	}
 }
