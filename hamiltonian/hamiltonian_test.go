@@ -168,3 +168,19 @@ func TestHartreeIsMinimum(t *testing.T) {
 		}
 	}
 }
+
+// The harmonic oscillator ground state u = -omega phi^2/2 has E_loc = omega/2 at every phi; with
+// L = 1 the gradient term vanishes, so m2 = omega^2.
+func TestLocalEnergyOfOscillatorGroundState(t *testing.T) {
+	const omega = 1.7
+	m, err := NewModel(1, 2, omega*omega, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []float64{0, 0.3, -2.5} {
+		el := m.LocalEnergy([]float64{x}, []float64{-omega * x}, -omega)
+		if math.Abs(el.Total-omega/2) > 1e-14 || math.Abs(el.Kinetic+el.V2+el.V4-el.Total) > 1e-14 {
+			t.Errorf("phi = %v: %+v, want Total %v", x, el, omega/2)
+		}
+	}
+}

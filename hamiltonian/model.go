@@ -70,6 +70,25 @@ func (m *Model) PotentialParts(phi []float64) (v2, v4 float64) {
 	return 0.5*m.M2*mass + 0.5*grad, m.Lambda / 24 * quart
 }
 
+// LocalEnergy is the local energy E_loc(phi) = (H Psi)(phi) / Psi(phi) of a positive
+// wavefunction Psi = exp(u), split into its parts: Kinetic = -(1/2) sum_x [d^2u/dphi_x^2 +
+// (du/dphi_x)^2], the quadratic potential V2 (mass and gradient terms) and the quartic V4.
+// Total = Kinetic + V2 + V4.
+type LocalEnergy struct{ Total, Kinetic, V2, V4 float64 }
+
+// LocalEnergy assembles E_loc at phi from the wavefunction's derivatives there: grad = du/dphi
+// and lap = sum_x d^2u/dphi_x^2. This is the one place where the Hamiltonian meets a state;
+// VMC and DMC both go through it.
+func (m *Model) LocalEnergy(phi, grad []float64, lap float64) LocalEnergy {
+	sq := 0.0
+	for _, g := range grad {
+		sq += g * g
+	}
+	kin := -0.5 * (lap + sq)
+	v2, v4 := m.PotentialParts(phi)
+	return LocalEnergy{Total: kin + v2 + v4, Kinetic: kin, V2: v2, V4: v4}
+}
+
 // Potential returns V(phi) = V2 + V4.
 func (m *Model) Potential(phi []float64) float64 {
 	v2, v4 := m.PotentialParts(phi)

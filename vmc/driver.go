@@ -66,6 +66,9 @@ type Result struct {
 // If ctx is cancelled, it stops, writes a checkpoint and still measures briefly with what it
 // has, so an interrupted run returns a result. A checkpoint cp, if not nil, is resumed.
 func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, cfg Config, cp *Checkpoint) (*Result, error) {
+	if err := sameLattice(m, wf); err != nil {
+		return nil, err
+	}
 	if cfg.Samples < s.Chains() {
 		return nil, fmt.Errorf("vmc: %d samples per iteration is fewer than the %d chains", cfg.Samples, s.Chains())
 	}
@@ -203,6 +206,14 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	res.Final = final
 	res.Params = wf.Params(nil)
 	return res, nil
+}
+
+// sameLattice reports an error unless wf lives on the lattice of the Hamiltonian m.
+func sameLattice(m *hamiltonian.Model, wf Wavefunction) error {
+	if lat := wf.Lattice(); lat.L != m.L || lat.Dim != m.Dim {
+		return fmt.Errorf("vmc: the wavefunction is on a %d^%d lattice, the Hamiltonian on %d^%d", lat.L, lat.Dim, m.L, m.Dim)
+	}
+	return nil
 }
 
 // applyStep sets theta + d, halving d while the wavefunction rejects the parameters.

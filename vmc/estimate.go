@@ -16,9 +16,10 @@ type accumulator struct {
 	chains, perChain, p int
 	m                   *hamiltonian.Model
 	evs                 []Evaluator
-	eloc                []float64 // chains*perChain
-	o                   []float64 // chains*perChain*p
-	filled              []int     // samples written per chain
+	grads               [][]float64 // per chain: du/dphi of the current sample
+	eloc                []float64   // chains*perChain
+	o                   []float64   // chains*perChain*p
+	filled              []int       // samples written per chain
 	od                  *mat.Dense
 	centredE            []float64
 }
@@ -40,12 +41,14 @@ func (a *accumulator) visit(wf Wavefunction) func(chain, i int, phi []float64) {
 	if a.evs == nil {
 		for c := 0; c < a.chains; c++ {
 			a.evs = append(a.evs, wf.NewEvaluator())
+			a.grads = append(a.grads, make([]float64, a.m.N))
 		}
 	}
 	return func(chain, i int, phi []float64) {
 		k := chain*a.perChain + i
-		ev := a.evs[chain]
-		a.eloc[k] = ev.Measure(phi, a.o[k*a.p:(k+1)*a.p]).Total
+		grad := a.grads[chain]
+		_, lap := a.evs[chain].Derivs(phi, grad, a.o[k*a.p:(k+1)*a.p])
+		a.eloc[k] = a.m.LocalEnergy(phi, grad, lap).Total
 		a.filled[chain] = i + 1
 	}
 }
@@ -118,6 +121,9 @@ type Estimates struct {
 // of means come from blocking within each chain, combined over the independent chains; errors of
 // ratios (Binder cumulant, virial ratio) from a jackknife over chains.
 func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, n int) (Estimates, error) {
+	if err := sameLattice(m, wf); err != nil {
+		return Estimates{}, err
+	}
 	nc := s.Chains()
 	per := (n + nc - 1) / nc
 
@@ -129,12 +135,15 @@ func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampl
 		}
 	}
 	evs := make([]Evaluator, nc)
+	grads := make([][]float64, nc)
 	for c := range evs {
 		evs[c] = wf.NewEvaluator()
+		grads[c] = make([]float64, m.N)
 	}
 	filled := make([]int, nc)
 	acc, err := s.Sample(ctx, per, func(c, i int, phi []float64) {
-		le := evs[c].LocalEnergy(phi)
+		_, lap := evs[c].Derivs(phi, grads[c], nil)
+		le := m.LocalEnergy(phi, grads[c], lap)
 		var p2, mf float64
 		for _, f := range phi {
 			p2 += f * f

@@ -56,8 +56,9 @@ func (w *testWF) SetParams(t []float64) error {
 	}
 	return nil
 }
-func (w *testWF) ParamNames() []string { return []string{"A", "B", "c4"}[:w.NumParams()] }
-func (w *testWF) Kernel() []float64    { return w.g }
+func (w *testWF) ParamNames() []string         { return []string{"A", "B", "c4"}[:w.NumParams()] }
+func (w *testWF) Kernel() []float64            { return w.g }
+func (w *testWF) Lattice() hamiltonian.Lattice { return w.m.Lattice }
 func (w *testWF) NewEvaluator() Evaluator {
 	n := w.m.N
 	return &testEval{w: w, plan: latfft.NewPlan(w.m.L, w.m.Dim), kphi: make([]float64, n),
@@ -82,25 +83,20 @@ func (e *testEval) LogPsi(phi []float64) float64 {
 	g := make([]float64, len(phi))
 	return -0.5*e.plan.QuadForm(phi, e.w.g) + e.LocalTerms(phi, g)
 }
-func (e *testEval) LocalEnergy(phi []float64) LocalEnergy {
+func (e *testEval) Derivs(phi, grad, o []float64) (u, lap float64) {
 	e.plan.Convolve(e.kphi, phi, e.w.g)
-	lap := 0.0
 	for _, g := range e.w.g {
 		lap -= g
 	}
-	sq := 0.0
 	for x, f := range phi {
-		d := -e.kphi[x] - 4*e.w.c4*f*f*f
-		sq += d * d
+		grad[x] = -e.kphi[x] - 4*e.w.c4*f*f*f
 		lap -= 12 * e.w.c4 * f * f
+		u += -0.5*f*e.kphi[x] - e.w.c4*f*f*f*f
 	}
-	v2, v4 := e.w.m.PotentialParts(phi)
-	t := -0.5 * (lap + sq)
-	return LocalEnergy{Total: t + v2 + v4, Kinetic: t, V2: v2, V4: v4}
-}
-func (e *testEval) Measure(phi, o []float64) LocalEnergy {
-	e.LogDerivParams(phi, o)
-	return e.LocalEnergy(phi)
+	if o != nil {
+		e.LogDerivParams(phi, o)
+	}
+	return u, lap
 }
 func (e *testEval) LogDerivParams(phi, o []float64) {
 	e.plan.Modes(e.modes, phi)
@@ -316,12 +312,12 @@ type poisonEval struct {
 	w *poisonWF
 }
 
-func (e *poisonEval) Measure(phi, o []float64) LocalEnergy {
-	le := e.testEval.Measure(phi, o)
+func (e *poisonEval) Derivs(phi, grad, o []float64) (u, lap float64) {
+	u, lap = e.testEval.Derivs(phi, grad, o)
 	if e.w.a > e.w.maxA {
-		le.Total = math.NaN()
+		lap = math.NaN()
 	}
-	return le
+	return u, lap
 }
 
 // A NaN energy stops the optimisation, restores the last good parameters and still measures.

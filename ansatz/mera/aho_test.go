@@ -45,7 +45,7 @@ func (q *quadrature) energy(grad []float64) float64 {
 	for i, x := range q.grid {
 		phi[0] = x
 		w[i] = math.Exp(logw[i] - umax)
-		el[i] = q.a.LocalEnergy(q.ws, phi).Total
+		el[i] = localEnergy(q.a, q.ws, phi).Total
 		z += w[i]
 		e += w[i] * el[i]
 	}
@@ -57,7 +57,7 @@ func (q *quadrature) energy(grad []float64) float64 {
 		eo := make([]float64, len(grad))
 		for i, x := range q.grid {
 			phi[0] = x
-			q.a.LogDerivParams(q.ws, phi, q.o)
+			logDerivParams(q.a, q.ws, phi, q.o)
 			for j, v := range q.o {
 				eo[j] += w[i] * (el[i] - e) * v
 			}

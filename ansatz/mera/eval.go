@@ -233,45 +233,28 @@ func (a *Ansatz) LocalTerms(ws *Workspace, phi, grad []float64) float64 {
 	return u
 }
 
-// Derivs returns u and the exact Laplacian sum_x d^2u/dphi_x^2, and writes du/dphi into grad.
-func (a *Ansatz) Derivs(ws *Workspace, phi, grad []float64) (u, lap float64) {
-	return a.derivs(ws, phi, grad, true)
-}
-
-func (a *Ansatz) derivs(ws *Workspace, phi, grad []float64, wantValue bool) (u, lap float64) {
-	u, lap = a.local(ws, phi, localRequest{value: wantValue, grad: grad, lap: true})
-	gp := ws.gphi
-	ws.plan.Convolve(gp, phi, a.g)
+// Derivs returns u = log Psi(phi) and its exact Laplacian sum_x d^2u/dphi_x^2, writes du/dphi
+// into grad and, when o is not nil, O_i = du/dtheta_i into o (length NumParams). Everything
+// comes from one forward and one inverse FFT and one pass over the local terms.
+func (a *Ansatz) Derivs(ws *Workspace, phi, grad, o []float64) (u, lap float64) {
+	n := a.model.N
+	ws.plan.Forward(ws.buf, phi)
+	inv := 1 / float64(n)
+	for k, c := range ws.buf {
+		ws.modes[k] = (real(c)*real(c) + imag(c)*imag(c)) * inv
+		ws.buf[k] = c * complex(a.g[k], 0)
+	}
+	ws.plan.Inverse(ws.gphi, ws.buf)
+	if o != nil {
+		a.gaussianO(ws.modes, o)
+	}
+	ul, lap := a.local(ws, phi, localRequest{value: true, grad: grad, lap: true, o: o})
 	q := 0.0
 	for x, v := range phi {
-		q += v * gp[x]
-		grad[x] -= gp[x]
+		q += v * ws.gphi[x]
+		grad[x] -= ws.gphi[x]
 	}
-	return u - 0.5*q, lap - a.sumG
-}
-
-// LocalEnergy is E_loc(phi) = Kinetic + V2 + V4 split into its parts.
-type LocalEnergy struct{ Total, Kinetic, V2, V4 float64 }
-
-// LocalEnergy returns the local energy at phi: Kinetic = -(1/2) sum_x [d2u + (du)^2] and the
-// quadratic and quartic potential parts from hamiltonian.PotentialParts.
-func (a *Ansatz) LocalEnergy(ws *Workspace, phi []float64) LocalEnergy {
-	grad := ws.modes // free until LogDerivParams; Derivs does not use it
-	_, lap := a.derivs(ws, phi, grad, false)
-	sq := 0.0
-	for _, v := range grad {
-		sq += v * v
-	}
-	kin := -0.5 * (lap + sq)
-	v2, v4 := a.model.PotentialParts(phi)
-	return LocalEnergy{Total: kin + v2 + v4, Kinetic: kin, V2: v2, V4: v4}
-}
-
-// LogDerivParams writes O_i = du/dtheta_i into o (length NumParams).
-func (a *Ansatz) LogDerivParams(ws *Workspace, phi, o []float64) {
-	ws.plan.Modes(ws.modes, phi)
-	a.gaussianO(ws.modes, o)
-	a.local(ws, phi, localRequest{o: o})
+	return ul - 0.5*q, lap - a.sumG
 }
 
 // gaussianO writes the Gaussian parameters' O_i = -(1/2) sum_k (dg_k/dtheta_i) |phi_k|^2/N
@@ -287,31 +270,4 @@ func (a *Ansatz) gaussianO(modes, o []float64) {
 		}
 		o[i] = -0.5 * s
 	}
-}
-
-// Measure does in one pass everything a VMC measurement needs at phi: it returns u and the
-// local energy, writes du/dphi into grad and O = du/dtheta into o. It equals LogPsi,
-// LocalEnergy, Derivs and LogDerivParams together up to rounding, at about a third of their
-// cost (one forward and one inverse FFT, one pass over the local terms).
-func (a *Ansatz) Measure(ws *Workspace, phi, grad, o []float64) (u float64, el LocalEnergy) {
-	n := a.model.N
-	ws.plan.Forward(ws.buf, phi)
-	inv := 1 / float64(n)
-	for k, c := range ws.buf {
-		ws.modes[k] = (real(c)*real(c) + imag(c)*imag(c)) * inv
-		ws.buf[k] = c * complex(a.g[k], 0)
-	}
-	ws.plan.Inverse(ws.gphi, ws.buf)
-	a.gaussianO(ws.modes, o)
-	ul, lap := a.local(ws, phi, localRequest{value: true, grad: grad, lap: true, o: o})
-	var q, sq float64
-	for x, v := range phi {
-		q += v * ws.gphi[x]
-		d := grad[x] - ws.gphi[x]
-		grad[x] = d
-		sq += d * d
-	}
-	kin := -0.5 * (lap - a.sumG + sq)
-	v2, v4 := a.model.PotentialParts(phi)
-	return ul - 0.5*q, LocalEnergy{Total: kin + v2 + v4, Kinetic: kin, V2: v2, V4: v4}
 }
