@@ -25,6 +25,7 @@ func (e meraEvaluator) LogPsi(phi []float64) float64 { return e.a.LogPsi(e.ws, p
 func (e meraEvaluator) LocalTerms(phi, grad []float64) float64 {
 	return e.a.LocalTerms(e.ws, phi, grad)
 }
+func (e meraEvaluator) LocalGrad(phi, grad []float64) { e.a.LocalGrad(e.ws, phi, grad) }
 func (e meraEvaluator) Derivs(phi, grad, o []float64) (u, lap float64) {
 	return e.a.Derivs(e.ws, phi, grad, o)
 }

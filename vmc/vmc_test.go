@@ -79,6 +79,7 @@ func (e *testEval) LocalTerms(phi, grad []float64) float64 {
 	}
 	return u
 }
+func (e *testEval) LocalGrad(phi, grad []float64) { e.LocalTerms(phi, grad) }
 func (e *testEval) LogPsi(phi []float64) float64 {
 	g := make([]float64, len(phi))
 	return -0.5*e.plan.QuadForm(phi, e.w.g) + e.LocalTerms(phi, g)

@@ -37,6 +37,9 @@ type Evaluator interface {
 	// LocalTerms returns u_loc (everything but the Gaussian part) and writes its phi-gradient
 	// into grad.
 	LocalTerms(phi, grad []float64) float64
+	// LocalGrad writes only the phi-gradient of u_loc into grad: what a leapfrog step needs,
+	// cheaper than LocalTerms where the value costs extra (logarithms).
+	LocalGrad(phi, grad []float64)
 	// Derivs returns u and its exact Laplacian sum_x d^2u/dphi_x^2, writes du/dphi into grad
 	// and, when o is not nil, O_i = du/dtheta_i into o, in one pass.
 	Derivs(phi, grad, o []float64) (u, lap float64)

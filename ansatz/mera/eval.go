@@ -233,6 +233,12 @@ func (a *Ansatz) LocalTerms(ws *Workspace, phi, grad []float64) float64 {
 	return u
 }
 
+// LocalGrad writes the phi-gradient of u_loc into grad without computing u_loc, which saves
+// the logarithms of the logcosh units.
+func (a *Ansatz) LocalGrad(ws *Workspace, phi, grad []float64) {
+	a.local(ws, phi, localRequest{grad: grad})
+}
+
 // Derivs returns u = log Psi(phi) and its exact Laplacian sum_x d^2u/dphi_x^2, writes du/dphi
 // into grad and, when o is not nil, O_i = du/dtheta_i into o (length NumParams). Everything
 // comes from one forward and one inverse FFT and one pass over the local terms.

@@ -360,8 +360,8 @@ func TestDuplicateSlotsClosedForm(t *testing.T) {
 	}
 }
 
-// Derivs with o must give the same u, gradient and Laplacian as without, and O equal to what
-// the finite-difference test checks.
+// Derivs with o must give the same u, gradient and Laplacian as without, and LocalGrad the
+// gradient of LocalTerms.
 func TestDerivsWithAndWithoutO(t *testing.T) {
 	for ci, c := range fdCases() {
 		m := mustModel(t, c.L, c.dim, -0.4, 5)
@@ -374,6 +374,14 @@ func TestDerivsWithAndWithoutO(t *testing.T) {
 		o := make([]float64, a.NumParams())
 		u, lap := a.Derivs(ws, phi, grad, o)
 		u2, lap2 := a.Derivs(ws, phi, grad2, nil)
+		lg, lg2 := make([]float64, m.N), make([]float64, m.N)
+		a.LocalTerms(ws, phi, lg)
+		a.LocalGrad(ws, phi, lg2)
+		for x := range lg {
+			if lg[x] != lg2[x] {
+				t.Errorf("%+v: LocalGrad[%d] = %v, LocalTerms gradient %v", c, x, lg2[x], lg[x])
+			}
+		}
 		lp := a.LogPsi(ws, phi)
 		if !close(u, u2, 1, 1e-12) || !close(u, lp, 1, 1e-12) || !close(lap, lap2, 1, 1e-12) {
 			t.Errorf("%+v: with O u=%v lap=%v, without u=%v lap=%v, LogPsi %v", c, u, lap, u2, lap2, lp)
