@@ -2,7 +2,7 @@
 GO ?= go
 BIN ?= bin/vqs
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+LDFLAGS := -X vqs/buildinfo.version=$(VERSION)
 
 .PHONY: build run test bench lint clean
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"vqs/internal/stats"
+	"vqs/stats"
 )
 
 // Fit is the extrapolation E(eps) = E0 + Slope*eps^2 to eps = 0, a weighted least-squares

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"vqs/hamiltonian"
-	"vqs/internal/stats"
 	"vqs/rgsampler"
+	"vqs/stats"
 )
 
 // Defaults and limits.

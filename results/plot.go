@@ -19,13 +19,14 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"vqs/internal/stats"
+	"vqs/stats"
 )
 
 // Reference is a horizontal reference line, such as an exact or Gaussian-variational energy.
 type Reference struct {
 	Label string
 	Value float64
+	Err   float64 // standard error; 0 for exact values
 }
 
 // ScalingPoint is the energy per site measured on one lattice size.
@@ -65,7 +66,8 @@ type ScalingPlot struct {
 type TracePlot struct {
 	Title      string
 	Points     []TracePoint
-	References []Reference // drawn on the energy panel
+	References []Reference // drawn on the energy panel (and on the zoom where they fall in it)
+	Final      *Reference  // the final measurement with frozen parameters, drawn on both
 }
 
 // CorrelatorPlot describes a plot of the two-point function G(r) = <phi_0 phi_r>.
@@ -152,7 +154,7 @@ func PlotScaling(path string, s ScalingPlot) (fit *stats.LinearFit, err error) {
 			t := xmax * float64(k) / 10
 			p.note([]float64{t}, []float64{f.A + f.B*t})
 		}
-		label := fmt.Sprintf("linear fit, L -> inf: E0/N = %s", FormatEstimate(Estimate{f.A, f.ErrA}))
+		label := fmt.Sprintf("linear fit, L -> inf: E0/N = %s", FormatEstimate(Estimate{Value: f.A, Error: f.ErrA}))
 		if exact {
 			label += " (exact data, unweighted)"
 		} else if f.DOF > 0 {
@@ -202,37 +204,6 @@ func PlotScaling(path string, s ScalingPlot) (fit *stats.LinearFit, err error) {
 	return fit, savePlots(path, []*panel{p}, figWidth, figHeight)
 }
 
-// fitScaling fits E/N against x; exact reports an unweighted fit of error-free data.
-func fitScaling(x, y, e []float64) (f stats.LinearFit, exact bool, err error) {
-	zero, positive := 0, 0
-	for _, v := range e {
-		switch {
-		case v == 0:
-			zero++
-		case v > 0 && !math.IsInf(v, 0):
-			positive++
-		}
-	}
-	switch {
-	case positive == len(e):
-		f, err = stats.WeightedLinearFit(x, y, e)
-	case zero == len(e):
-		ones := make([]float64, len(e))
-		for i := range ones {
-			ones[i] = 1
-		}
-		f, err = stats.WeightedLinearFit(x, y, ones)
-		f.ErrA, f.ErrB, f.CovAB, f.Chi2 = 0, 0, 0, 0
-		exact = true
-	default:
-		err = errors.New("results: scaling fit needs errors that are all positive or all zero (exact)")
-	}
-	if err != nil {
-		return stats.LinearFit{}, false, fmt.Errorf("results: scaling fit: %w", err)
-	}
-	return f, exact, nil
-}
-
 // PlotTrace draws the convergence of a VMC run to path (.png or .svg): the energy per
 // iteration with a one-sigma band; when the start of the run dominates that panel, a second
 // panel zoomed on the last half of the run; and Var(E_loc) on a log scale when positive
@@ -251,7 +222,11 @@ func PlotTrace(path string, t TracePlot) (err error) {
 	if len(finitePts) == 0 {
 		return errors.New("results: trace plot: no finite energies")
 	}
-	full, err := energyPanel(t.Title, finitePts, t.References)
+	refs := t.References
+	if t.Final != nil {
+		refs = append([]Reference{*t.Final}, refs...)
+	}
+	full, err := energyPanel(t.Title, finitePts, refs)
 	if err != nil {
 		return err
 	}
@@ -264,7 +239,15 @@ func PlotTrace(path string, t TracePlot) (err error) {
 		}
 		flo, fhi := full.Y.Min, full.Y.Max
 		if (hi-lo) < 0.2*(fhi-flo) || hi-lo == 0 {
-			zoom, err := energyPanel("", tail, t.References)
+			// The zoom keeps only the lines that fall near the tail, or it would not zoom.
+			var near []Reference
+			span := math.Max(hi-lo, 1e-12*math.Abs(hi))
+			for _, r := range refs {
+				if r.Value > lo-0.5*span && r.Value < hi+0.5*span {
+					near = append(near, r)
+				}
+			}
+			zoom, err := energyPanel("", tail, near)
 			if err != nil {
 				return err
 			}
@@ -686,7 +669,11 @@ func addReferenceLines(p *panel, refs []Reference, colorOffset int) {
 		// Keep the line in view even when it lies outside the data.
 		p.Y.Min, p.Y.Max = math.Min(p.Y.Min, v), math.Max(p.Y.Max, v)
 		p.hlines = append(p.hlines, v)
-		p.Legend.Add(fmt.Sprintf("%s: %.10g", r.Label, v), l)
+		if r.Err > 0 && finite(r.Err) {
+			p.Legend.Add(fmt.Sprintf("%s: %s", r.Label, FormatEstimate(Estimate{Value: v, Error: r.Err})), l)
+		} else {
+			p.Legend.Add(fmt.Sprintf("%s: %.10g", r.Label, v), l)
+		}
 	}
 }
 

@@ -65,7 +65,7 @@ func madeUpScaling() ScalingPlot {
 		Title: "E0/N against 1/L^3, L^2 lattice, m2 = -0.5, lambda = 3 (made-up)",
 		Dim:   2, XPower: 3, Data: data, Fit: true,
 		ReferencePoints: []ScalingSeries{exact, gauss},
-		ReferenceLines:  []Reference{{"exact L = inf", -0.3}},
+		ReferenceLines:  []Reference{{Label: "exact L = inf", Value: -0.3}},
 	}
 }
 
@@ -99,7 +99,7 @@ func TestPlotsRender(t *testing.T) {
 		if err := PlotTrace(filepath.Join(dir, "trace"+ext), TracePlot{
 			Title:      "VMC convergence, L = 32, dim 2, m2 = 1, lambda = 0 (made-up)",
 			Points:     pts,
-			References: []Reference{{"exact", 1118.484118259315}, {"Gaussian", 1118.6}},
+			References: []Reference{{Label: "exact", Value: 1118.484118259315}, {Label: "Gaussian", Value: 1118.6}},
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,8 @@ import (
 	"encoding/json"
 	"math"
 	"time"
+
+	"vqs/stats"
 )
 
 // SchemaVersion is the version of the record format written by this package. Readers accept
@@ -27,6 +29,8 @@ const (
 	KindGaussian    = "gaussian"     // Gaussian variational (Hartree) bound
 	KindPIMC        = "pimc"         // Euclidean path-integral sampling
 	KindScan        = "scan"         // one size of a finite-size scan
+	KindDMC         = "dmc"          // diffusion Monte Carlo (exact E0 up to time-step and population bias)
+	KindSample      = "sample"       // Euclidean lattice sampling (vqs sample)
 )
 
 // Run status values.
@@ -70,6 +74,9 @@ type Record struct {
 
 	Params    Params              `json:"params"`
 	Estimates map[string]Estimate `json:"estimates,omitempty"`
+	// Meta holds facts of the run that are not estimates (acceptance, samples, iterations, ...),
+	// so that no reader mistakes them for exact values.
+	Meta map[string]any `json:"meta,omitempty"`
 	// Curves holds data series such as the correlator or an RG flow (see the Curve constants).
 	Curves map[string]Curve `json:"curves,omitempty"`
 	// Trace is the path of the per-iteration CSV trace relative to the store directory
@@ -102,35 +109,13 @@ func (p Params) Sites() int {
 	return n
 }
 
-// Estimate is a value with its standard error. Error is 0 for exact values and NaN when
-// unknown. Non-finite numbers are written to JSON as null and read back as NaN.
-type Estimate struct {
-	Value float64
-	Error float64
-}
+// Estimate is a value with its standard error and its Monte Carlo diagnostics: the one
+// estimate type of vqs (package stats). Error is 0 for exact values and NaN when unknown;
+// non-finite numbers are written to JSON as null and read back as NaN.
+type Estimate = stats.Estimate
 
 // Exact returns an estimate without error.
-func Exact(v float64) Estimate { return Estimate{Value: v} }
-
-type estimateJSON struct {
-	Value *float64 `json:"value"`
-	Error *float64 `json:"error"`
-}
-
-// MarshalJSON writes {"value": v, "error": e} with null for NaN or infinite numbers.
-func (e Estimate) MarshalJSON() ([]byte, error) {
-	return json.Marshal(estimateJSON{finitePtr(e.Value), finitePtr(e.Error)})
-}
-
-// UnmarshalJSON reads {"value": v, "error": e}; null or missing numbers become NaN.
-func (e *Estimate) UnmarshalJSON(b []byte) error {
-	var j estimateJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	e.Value, e.Error = fromPtr(j.Value), fromPtr(j.Error)
-	return nil
-}
+func Exact(v float64) Estimate { return stats.Exact(v) }
 
 // Curve is a data series Y(X) with optional errors (Err empty or as long as Y).
 // Non-finite numbers are written to JSON as null and read back as NaN.

@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"vqs/internal/atomicfile"
 )
 
 // DefaultDir is the store directory used when none is given.
@@ -24,7 +25,7 @@ const TraceDir = "traces"
 
 // tempPrefix starts the names of files being written; List ignores them, so a crash while
 // writing leaves at most an ignored temp file, never a partial record.
-const tempPrefix = ".tmp-"
+const tempPrefix = atomicfile.TempPrefix
 
 // ErrExists is returned by Put when a record with the same ID is already stored.
 var ErrExists = errors.New("results: a record with this ID already exists")
@@ -120,54 +121,13 @@ func (r *Record) recordName() string { return r.ID + ".json" }
 // writeAtomic writes data to name in the store so that name either does not exist or holds
 // all of data, and never replaces an existing file.
 func (s *Store) writeAtomic(name string, data []byte) error {
-	final := filepath.Join(s.dir, name)
-	f, err := os.CreateTemp(s.dir, tempPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("results: write %s: %w", name, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful link the record keeps its own name
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("results: write %s: %w", name, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("results: write %s: %w", name, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("results: write %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("results: write %s: %w", name, err)
-	}
-	// A hard link is atomic and fails if the target exists (the O_EXCL of renames).
-	if err := os.Link(tmp, final); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %s", ErrExists, final)
+	if err := atomicfile.Create(filepath.Join(s.dir, name), data); err != nil {
+		if errors.Is(err, atomicfile.ErrExists) {
+			return fmt.Errorf("%w: %s", ErrExists, filepath.Join(s.dir, name))
 		}
-		// File systems without hard links: rename, after checking the name is free. The
-		// check and the rename are not one atomic step; IDs are random, so this only
-		// matters for IDs chosen by the caller.
-		if _, serr := os.Lstat(final); serr == nil {
-			return fmt.Errorf("%w: %s", ErrExists, final)
-		}
-		if rerr := os.Rename(tmp, final); rerr != nil {
-			return fmt.Errorf("results: write %s: %w", name, rerr)
-		}
+		return fmt.Errorf("results: %w", err)
 	}
-	syncDir(s.dir)
 	return nil
-}
-
-// syncDir makes the new directory entry durable; failures are ignored because some systems
-// cannot sync directories and the record itself is already complete.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
 
 // Get reads the record with the given ID.
@@ -325,4 +285,17 @@ func (s *Store) ReadTrace(rec Record) ([]TracePoint, error) {
 	}
 	defer f.Close()
 	return ReadTrace(f)
+}
+
+// CheckWritable reports whether records can be written into the store, by creating and
+// removing a probe file; commands call it before computing, so that a result is never lost to
+// a read-only store at the end.
+func (s *Store) CheckWritable() error {
+	f, err := os.CreateTemp(s.dir, tempPrefix+"probe-*")
+	if err != nil {
+		return fmt.Errorf("results: store %s is not writable: %w", s.dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }

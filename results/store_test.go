@@ -529,14 +529,14 @@ func TestFormatEstimate(t *testing.T) {
 		e    Estimate
 		want string
 	}{
-		{Estimate{1.234567, 0.00078}, "1.23457(78)"},
-		{Estimate{1118.48412, 0.0012}, "1118.4841(12)"},
-		{Estimate{-0.30015, 0.000131}, "-0.30015(13)"},
-		{Estimate{12345.6, 23}, "12346(23)"},
-		{Estimate{2.5, 0.1}, "2.50(10)"},
+		{Estimate{Value: 1.234567, Error: 0.00078}, "1.23457(78)"},
+		{Estimate{Value: 1118.48412, Error: 0.0012}, "1118.4841(12)"},
+		{Estimate{Value: -0.30015, Error: 0.000131}, "-0.30015(13)"},
+		{Estimate{Value: 12345.6, Error: 23}, "12346(23)"},
+		{Estimate{Value: 2.5, Error: 0.1}, "2.50(10)"},
 		{Exact(1118.484118259315), "1118.48411826"},
-		{Estimate{1.5, math.NaN()}, "1.5(?)"},
-		{Estimate{math.NaN(), 0.1}, "-"},
+		{Estimate{Value: 1.5, Error: math.NaN()}, "1.5(?)"},
+		{Estimate{Value: math.NaN(), Error: 0.1}, "-"},
 	} {
 		if got := FormatEstimate(c.e); got != c.want {
 			t.Errorf("FormatEstimate(%v) = %q, want %q", c.e, got, c.want)

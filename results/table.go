@@ -61,7 +61,7 @@ func estimatesOf(r Record) map[string]Estimate {
 	if e, ok := est[EstEnergy]; ok {
 		if _, has := est[EstEnergyPerSite]; !has {
 			if n := r.Params.Sites(); n > 0 {
-				est[EstEnergyPerSite] = Estimate{e.Value / float64(n), e.Error / float64(n)}
+				est[EstEnergyPerSite] = Estimate{Value: e.Value / float64(n), Error: e.Error / float64(n)}
 			}
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"vqs/internal/stats"
+	"vqs/stats"
 )
 
 // Chain is one Markov chain that fills caller-owned samples; HMC and Bridge implement it.

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"vqs/internal/stats"
+	"vqs/stats"
 )
 
 // twoSiteExact integrates the two-site (L = 2, dim 1) Euclidean phi^4 density by quadrature,

@@ -6,27 +6,99 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"time"
 
 	"vqs/hamiltonian"
 )
 
-// Config controls an optimisation and its final measurement.
+// The defaults of Config, in one place: a zero field means the value here. The command line
+// registers its flags from these, so the CLI and the library cannot disagree.
+const (
+	DefaultIterations    = 200 // optimisation steps
+	DefaultSamples       = 1024
+	DefaultMeasureFactor = 8  // the final measurement draws this many times Samples
+	DefaultThermalize    = 20 // sampler sweeps per chain before the first iteration
+)
+
+// Config controls an optimisation and its final measurement. The zero value of every field
+// means its default.
 type Config struct {
-	Iterations     int     // optimisation steps
-	Samples        int     // samples per iteration, all chains together
-	MeasureSamples int     // samples of the final measurement (0: 4 x Samples)
-	Optimizer      string  // "sr" (default) or "adam"
-	LR             float64 // learning rate: imaginary-time step for SR, step size for Adam
-	Shift          float64 // SR relative diagonal shift
-	SREps          float64 // SR absolute diagonal shift
-	Thermalize     int     // trajectories per chain before the first iteration (0: 20)
-	Checkpoint     string  // path of the checkpoint file ("" for none)
-	CheckpointSecs float64 // seconds between checkpoints (0: 30)
+	// Iterations is the number of optimisation steps (0: DefaultIterations; negative: none,
+	// only the measurement).
+	Iterations int
+	// Samples per iteration, all chains together (0: DefaultSamples).
+	Samples int
+	// MeasureSamples of the final measurement with frozen parameters (0: DefaultMeasureFactor
+	// x Samples).
+	MeasureSamples int
+	// Optimizer turns the energy gradient into a step (nil: SR{}, stochastic reconfiguration
+	// with its default shifts).
+	Optimizer Optimizer
+	// LR is the learning rate: the imaginary-time step of SR, the step size of Adam (0: the
+	// optimizer's DefaultLR). Iterations in the second half decay it (see Schedule).
+	LR float64
+	// Thermalize is the number of sampler steps per chain before the first iteration of a
+	// fresh run (0: DefaultThermalize).
+	Thermalize int
+
 	// Progress, if set, is called after every iteration.
 	Progress func(IterStats)
+	// MeasureProgress, if set, is called during the final measurement with the samples done
+	// per chain and their total.
+	MeasureProgress func(done, total int)
+	// Stop, if set, is called after every iteration with the trace so far; returning a status
+	// other than Running ends the optimisation with that status and reason (for example
+	// EarlyStopping). Non-finite or exploding energies always stop it (Diverged).
+	Stop func(trace []IterStats) (Status, string)
+	// Checkpoint, if set, receives the state after an iteration when CheckpointEvery has
+	// passed since the last one, and at the end. An error from it ends Run with that error.
+	Checkpoint func(*Checkpoint) error
+	// CheckpointEvery is the least time between checkpoints (0: after every iteration).
+	CheckpointEvery time.Duration
+}
+
+// withDefaults returns c with every zero field replaced by its default.
+func (c Config) withDefaults() Config {
+	if c.Iterations == 0 {
+		c.Iterations = DefaultIterations
+	}
+	if c.Iterations < 0 {
+		c.Iterations = 0
+	}
+	if c.Samples == 0 {
+		c.Samples = DefaultSamples
+	}
+	if c.MeasureSamples == 0 {
+		c.MeasureSamples = DefaultMeasureFactor * c.Samples
+	}
+	if c.Optimizer == nil {
+		c.Optimizer = SR{}
+	}
+	if c.LR == 0 {
+		c.LR = c.Optimizer.DefaultLR()
+	}
+	if c.Thermalize == 0 {
+		c.Thermalize = DefaultThermalize
+	}
+	return c
+}
+
+// Validate reports whether the configuration can run with chains Markov chains.
+func (c Config) Validate(chains int) error {
+	c = c.withDefaults()
+	switch {
+	case c.Samples < 0 || c.MeasureSamples < 0 || c.Thermalize < 0:
+		return errors.New("vmc: Samples, MeasureSamples and Thermalize must not be negative")
+	case chains < 1:
+		return errors.New("vmc: need at least one chain")
+	case c.Samples < chains:
+		return fmt.Errorf("vmc: %d samples per iteration is fewer than the %d chains", c.Samples, chains)
+	case c.MeasureSamples < 2*chains:
+		return fmt.Errorf("vmc: %d measurement samples is fewer than 2 per chain (%d chains)", c.MeasureSamples, chains)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("vmc: the learning rate must be a finite number > 0, got %v", c.LR)
+	}
+	return nil
 }
 
 // IterStats is the state of the optimisation after one iteration.
@@ -40,15 +112,90 @@ type IterStats struct {
 	Seconds    float64 `json:"seconds"`
 }
 
-// Checkpoint is what a resumed run needs: the parameters, the optimiser's state and the chains.
+// Status says how an optimisation ended.
+type Status int
+
+const (
+	Running     Status = iota // not ended (what a Stop function returns to continue)
+	Completed                 // every iteration ran
+	Interrupted               // the context was cancelled
+	TimedOut                  // the context's deadline passed
+	Diverged                  // the energy was not finite or exploded; the last good parameters were restored
+	Converged                 // a Stop function reported convergence
+	Stopped                   // a Stop function ended the run for another reason
+)
+
+var statusNames = [...]string{"running", "completed", "interrupted", "timeout", "diverged", "converged", "stopped"}
+
+func (s Status) String() string {
+	if s < 0 || int(s) >= len(statusNames) {
+		return fmt.Sprintf("Status(%d)", int(s))
+	}
+	return statusNames[s]
+}
+
+// MarshalText writes the status name, so JSON shows "completed", "interrupted", ...
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a status name.
+func (s *Status) UnmarshalText(b []byte) error {
+	for i, n := range statusNames {
+		if n == string(b) {
+			*s = Status(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("vmc: unknown status %q", b)
+}
+
+// Early reports whether the run ended before its last iteration for a reason other than
+// convergence, so its result is partial.
+func (s Status) Early() bool {
+	return s == Interrupted || s == TimedOut || s == Diverged || s == Stopped
+}
+
+// Checkpoint is what a resumed run needs: the parameters, the optimiser's state, the chains and
+// the trace so far.
 type Checkpoint struct {
-	Iter   int         `json:"iter"`
-	Params []float64   `json:"params"`
-	AdamM  []float64   `json:"adam_m,omitempty"`
-	AdamV  []float64   `json:"adam_v,omitempty"`
-	AdamT  int         `json:"adam_t,omitempty"`
-	Chains [][]float64 `json:"chains"`
-	Trace  []IterStats `json:"trace"`
+	Iter      int             `json:"iter"`
+	Params    []float64       `json:"params"`
+	Optimizer json.RawMessage `json:"optimizer,omitempty"` // the optimiser's own state (Stateful)
+	Chains    [][]float64     `json:"chains"`
+	Trace     []IterStats     `json:"trace"`
+}
+
+// Validate checks a checkpoint against the wavefunction, the number of chains and sites and
+// the configured iterations, so that a damaged or foreign file is refused before anything runs.
+func (cp *Checkpoint) Validate(wf Wavefunction, chains int, cfg Config) error {
+	cfg = cfg.withDefaults()
+	n := wf.Lattice().N
+	switch {
+	case cp.Iter < 0 || cp.Iter > cfg.Iterations:
+		return fmt.Errorf("checkpoint iteration %d is outside 0..%d", cp.Iter, cfg.Iterations)
+	case len(cp.Params) != wf.NumParams():
+		return fmt.Errorf("checkpoint has %d parameters, the wavefunction %d", len(cp.Params), wf.NumParams())
+	case len(cp.Chains) != chains:
+		return fmt.Errorf("checkpoint has %d chains, the sampler %d", len(cp.Chains), chains)
+	case len(cp.Trace) != cp.Iter:
+		return fmt.Errorf("checkpoint at iteration %d has %d trace entries", cp.Iter, len(cp.Trace))
+	}
+	if !finiteAll(cp.Params...) {
+		return errors.New("checkpoint parameters are not all finite")
+	}
+	for c, phi := range cp.Chains {
+		if len(phi) != n {
+			return fmt.Errorf("checkpoint chain %d has %d sites, the lattice %d", c, len(phi), n)
+		}
+		if !finiteAll(phi...) {
+			return fmt.Errorf("checkpoint chain %d holds a non-finite field", c)
+		}
+	}
+	for i, s := range cp.Trace {
+		if s.Iter != i+1 {
+			return fmt.Errorf("checkpoint trace entry %d is iteration %d", i, s.Iter)
+		}
+	}
+	return nil
 }
 
 // Result is the outcome of Run.
@@ -57,38 +204,29 @@ type Result struct {
 	Trace      []IterStats // one entry per iteration
 	Final      Estimates   // measurement with frozen parameters
 	Params     []float64   // the parameters measured
-	// Stopped says why the optimisation ended early: "" (it did not), "interrupted",
-	// or "diverged: ..." (the last good parameters were restored).
-	Stopped string
+	Status     Status
+	Reason     string // what ended the run, in words
 }
 
-// Run optimises wf by VMC with the given sampler and then measures with frozen parameters.
-// If ctx is cancelled, it stops, writes a checkpoint and still measures briefly with what it
-// has, so an interrupted run returns a result. A checkpoint cp, if not nil, is resumed.
+// Run optimises wf by VMC against the Hamiltonian m with the given sampler, then measures with
+// frozen parameters. If ctx is cancelled it stops, checkpoints and still measures briefly (one
+// iteration's worth of samples), so an interrupted run returns a result. A checkpoint cp, if
+// not nil, is resumed: its parameters, chains, optimiser state and trace are restored.
 func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, cfg Config, cp *Checkpoint) (*Result, error) {
 	if err := sameLattice(m, wf); err != nil {
 		return nil, err
 	}
-	if cfg.Samples < s.Chains() {
-		return nil, fmt.Errorf("vmc: %d samples per iteration is fewer than the %d chains", cfg.Samples, s.Chains())
+	if err := cfg.Validate(s.Chains()); err != nil {
+		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	p := wf.NumParams()
-	var opt Optimizer
-	var adam *Adam
-	switch cfg.Optimizer {
-	case "", "sr":
-		opt = SR{Shift: cfg.Shift, Eps: cfg.SREps}
-	case "adam":
-		adam = NewAdam(p)
-		opt = adam
-	default:
-		return nil, fmt.Errorf("vmc: unknown optimizer %q (want sr or adam)", cfg.Optimizer)
-	}
-	res := &Result{}
+	opt := cfg.Optimizer
+	res := &Result{Status: Completed}
 	start := 0
 	if cp != nil {
-		if len(cp.Params) != p {
-			return nil, fmt.Errorf("vmc: checkpoint has %d parameters, the ansatz %d", len(cp.Params), p)
+		if err := cp.Validate(wf, s.Chains(), cfg); err != nil {
+			return nil, fmt.Errorf("vmc: %w", err)
 		}
 		if err := wf.SetParams(cp.Params); err != nil {
 			return nil, err
@@ -97,21 +235,15 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 		if err := s.SetState(cp.Chains); err != nil {
 			return nil, err
 		}
-		if adam != nil && len(cp.AdamM) == p {
-			copy(adam.M, cp.AdamM)
-			copy(adam.V, cp.AdamV)
-			adam.T = cp.AdamT
+		if st, ok := opt.(Stateful); ok && len(cp.Optimizer) > 0 {
+			if err := st.UnmarshalState(cp.Optimizer); err != nil {
+				return nil, fmt.Errorf("vmc: checkpoint optimizer state: %w", err)
+			}
 		}
 		start = cp.Iter
 		res.Trace = append(res.Trace, cp.Trace...)
-	} else {
-		th := cfg.Thermalize
-		if th == 0 {
-			th = 20
-		}
-		if _, err := s.Sample(ctx, th, nil); err != nil && ctx.Err() == nil {
-			return nil, err
-		}
+	} else if _, err := s.Sample(ctx, cfg.Thermalize, nil); err != nil && ctx.Err() == nil {
+		return nil, err
 	}
 	perChain := (cfg.Samples + s.Chains() - 1) / s.Chains()
 	acc := newAccumulator(s.Chains(), perChain, p, m)
@@ -119,39 +251,49 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	good := append([]float64(nil), theta...)
 	bestE, bestErr := math.Inf(1), 0.0
 	t0 := time.Now()
-	lastCkpt := time.Now()
-	ckptEvery := time.Duration(cfg.CheckpointSecs * float64(time.Second))
-	if ckptEvery <= 0 {
-		ckptEvery = 30 * time.Second
-	}
+	var lastCkpt time.Time
 	save := func(iter int) error {
-		if cfg.Checkpoint == "" {
+		if cfg.Checkpoint == nil {
 			return nil
 		}
-		c := Checkpoint{Iter: iter, Params: wf.Params(nil), Chains: s.State(), Trace: res.Trace}
-		if adam != nil {
-			c.AdamM, c.AdamV, c.AdamT = adam.M, adam.V, adam.T
+		c := &Checkpoint{Iter: iter, Params: wf.Params(nil), Chains: s.State(), Trace: res.Trace}
+		if st, ok := opt.(Stateful); ok {
+			b, err := st.MarshalState()
+			if err != nil {
+				return err
+			}
+			c.Optimizer = b
 		}
-		return writeJSONAtomic(cfg.Checkpoint, c)
+		lastCkpt = time.Now()
+		return cfg.Checkpoint(c)
+	}
+	stopped := func() bool {
+		if ctx.Err() == nil {
+			return false
+		}
+		res.Status, res.Reason = Interrupted, "interrupted"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			res.Status, res.Reason = TimedOut, "timeout"
+		}
+		return true
 	}
 	it := start
 	for ; it < cfg.Iterations; it++ {
-		if ctx.Err() != nil {
-			res.Stopped = "interrupted"
+		if stopped() {
 			break
 		}
 		acc.reset()
 		accept, err := s.Sample(ctx, perChain, acc.visit(wf))
 		if err != nil {
-			if ctx.Err() != nil {
-				res.Stopped = "interrupted"
+			if stopped() {
 				break
 			}
 			return nil, err
 		}
 		e, eErr, variance := acc.energy()
 		if !finiteAll(e, variance) || (bestE < math.Inf(1) && e-bestE > math.Max(0.5*math.Abs(bestE), 50*(bestErr+eErr))) {
-			res.Stopped = fmt.Sprintf("diverged: energy %.6g at iteration %d (best %.6g); restored the last good parameters", e, it, bestE)
+			res.Status = Diverged
+			res.Reason = fmt.Sprintf("diverged: energy %.6g at iteration %d (best %.6g); restored the last good parameters", e, it+1, bestE)
 			if err := wf.SetParams(good); err != nil {
 				return nil, err
 			}
@@ -178,34 +320,57 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 		if cfg.Progress != nil {
 			cfg.Progress(st)
 		}
-		if time.Since(lastCkpt) > ckptEvery {
+		if time.Since(lastCkpt) >= cfg.CheckpointEvery {
 			if err := save(it + 1); err != nil {
 				return nil, err
 			}
-			lastCkpt = time.Now()
+		}
+		if cfg.Stop != nil {
+			if status, why := cfg.Stop(res.Trace); status != Running {
+				res.Status, res.Reason = status, why
+				it++
+				break
+			}
 		}
 	}
 	res.Iterations = it
 	if err := save(it); err != nil {
 		return nil, err
 	}
-	// The measurement phase runs even after an interrupt, on a fresh context, but short.
+	// The measurement runs even after an interrupt, but then briefly and on a context that
+	// is no longer cancelled, so that the result so far is still measured.
 	ms := cfg.MeasureSamples
-	if ms == 0 {
-		ms = 4 * cfg.Samples
-	}
 	mctx := ctx
 	if ctx.Err() != nil {
-		ms = cfg.Samples
-		mctx = context.Background()
+		ms = max(cfg.Samples, 2*s.Chains())
+		mctx = context.WithoutCancel(ctx)
 	}
-	final, err := Measure(mctx, m, wf, s, ms)
+	final, err := Measure(mctx, m, wf, s, ms, cfg.MeasureProgress)
 	if err != nil {
 		return nil, err
 	}
 	res.Final = final
 	res.Params = wf.Params(nil)
 	return res, nil
+}
+
+// EarlyStopping returns a Stop function in the manner of NetKet's EarlyStopping: it reports
+// Converged when the energy has not improved on its best value by more than minDelta for
+// patience iterations.
+func EarlyStopping(patience int, minDelta float64) func([]IterStats) (Status, string) {
+	return func(tr []IterStats) (Status, string) {
+		best, at := math.Inf(1), 0
+		for i, s := range tr {
+			if s.Energy < best-minDelta {
+				best, at = s.Energy, i
+			}
+		}
+		if len(tr)-1-at >= patience {
+			return Converged, fmt.Sprintf("converged: no improvement by more than %g in %d iterations (best %.8g at iteration %d)",
+				minDelta, patience, best, tr[at].Iter)
+		}
+		return Running, ""
+	}
 }
 
 // sameLattice reports an error unless wf lives on the lattice of the Hamiltonian m.
@@ -244,49 +409,4 @@ func finiteAll(xs ...float64) bool {
 		}
 	}
 	return true
-}
-
-// writeJSONAtomic writes v to path through a temporary file and a rename, so a kill never
-// leaves a half-written file.
-func writeJSONAtomic(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-// LoadCheckpoint reads a checkpoint written by Run.
-func LoadCheckpoint(path string) (*Checkpoint, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var c Checkpoint
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("checkpoint %s is corrupt: %w", path, err)
-	}
-	if len(c.Params) == 0 {
-		return nil, errors.New("checkpoint " + path + " has no parameters")
-	}
-	return &c, nil
 }

@@ -2,12 +2,13 @@ package vmc
 
 import (
 	"context"
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/mat"
 
 	"vqs/hamiltonian"
-	"vqs/internal/stats"
+	"vqs/stats"
 )
 
 // accumulator collects local energies and log-derivatives of one iteration's samples,
@@ -53,22 +54,15 @@ func (a *accumulator) visit(wf Wavefunction) func(chain, i int, phi []float64) {
 	}
 }
 
-// energy returns the mean local energy, its error from the spread of the independent chains'
-// means (which accounts for autocorrelation within each chain), and the variance of E_loc.
+// energy returns the mean local energy with its error (stats.Pool over the chains, which
+// accounts for autocorrelation within each) and the variance of E_loc.
 func (a *accumulator) energy() (e, err, variance float64) {
-	means := make([]float64, a.chains)
-	all := a.eloc[:a.chains*a.perChain]
-	for c := 0; c < a.chains; c++ {
-		means[c] = stats.Mean(all[c*a.perChain : (c+1)*a.perChain])
+	chains := make([][]float64, a.chains)
+	for c := range chains {
+		chains[c] = a.eloc[c*a.perChain : (c+1)*a.perChain]
 	}
-	e = stats.Mean(all)
-	variance = stats.Variance(all)
-	if a.chains > 1 {
-		err = math.Sqrt(stats.Variance(means) / float64(a.chains))
-	} else {
-		err = stats.ErrorOfMean(all)
-	}
-	return e, err, variance
+	p := stats.Pool(chains)
+	return p.Value, p.Error, stats.Variance(a.eloc[:a.chains*a.perChain])
 }
 
 // centred returns the centred log-derivatives (n x p) and centred local energies.
@@ -97,11 +91,8 @@ func (a *accumulator) centred(e float64) (*mat.Dense, []float64) {
 	return a.od, a.centredE
 }
 
-// Estimate is a value with its one-sigma error.
-type Estimate struct {
-	Value float64 `json:"value"`
-	Error float64 `json:"error"`
-}
+// Estimate is a Monte Carlo estimate with its error and diagnostics (package stats).
+type Estimate = stats.Estimate
 
 // Estimates are the observables of the final measurement.
 type Estimates struct {
@@ -109,25 +100,41 @@ type Estimates struct {
 	Variance   Estimate `json:"variance"` // Var(E_loc); zero at an eigenstate
 	Phi2       Estimate `json:"phi2"`     // <phi_x^2>
 	AbsM       Estimate `json:"abs_m"`    // <|M|>, M the mean field
+	M2         Estimate `json:"m2_mean"`  // <M^2>
 	Binder     Estimate `json:"binder"`   // 1 - <M^4>/(3 <M^2>^2)
 	Virial     Estimate `json:"virial"`   // 2<T>/<phi . grad V>; 1 at an eigenstate
 	Kinetic    Estimate `json:"kinetic"`
 	Acceptance float64  `json:"acceptance"`
 	Samples    int      `json:"samples"`
-	TauInt     float64  `json:"tau_int"` // integrated autocorrelation time of E_loc, in samples per chain
+	// Interrupted is set when the measurement was cut short (a cancelled context): Samples
+	// then counts what every chain finished.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
-// Measure samples n configurations with frozen parameters and returns the observables. Errors
-// of means come from blocking within each chain, combined over the independent chains; errors of
-// ratios (Binder cumulant, virial ratio) from a jackknife over chains.
-func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, n int) (Estimates, error) {
+// Measure samples n configurations with frozen parameters and returns the observables, every
+// error from stats.Pool (Gamma method within each chain, combined over chains; derived
+// quantities by Wolff's linearisation, so one chain is enough). progress, if not nil, is called
+// with the samples done per chain, from the goroutine of chain 0, about every 5%.
+func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, n int, progress func(done, total int)) (Estimates, error) {
 	if err := sameLattice(m, wf); err != nil {
 		return Estimates{}, err
 	}
 	nc := s.Chains()
 	per := (n + nc - 1) / nc
 
-	series := make([][][]float64, 8)
+	const (
+		qE = iota
+		qE2
+		qKin
+		qV2
+		qV4
+		qPhi2
+		qAbsM
+		qM2
+		qM4
+		nq
+	)
+	series := make([][][]float64, nq)
 	for q := range series {
 		series[q] = make([][]float64, nc)
 		for c := range series[q] {
@@ -141,6 +148,7 @@ func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampl
 		grads[c] = make([]float64, m.N)
 	}
 	filled := make([]int, nc)
+	every := max(1, per/20)
 	acc, err := s.Sample(ctx, per, func(c, i int, phi []float64) {
 		_, lap := evs[c].Derivs(phi, grads[c], nil)
 		le := m.LocalEnergy(phi, grads[c], lap)
@@ -152,10 +160,13 @@ func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampl
 		p2 /= float64(len(phi))
 		mf /= float64(len(phi))
 		m2 := mf * mf
-		for q, v := range [8]float64{le.Total, le.Kinetic, le.V2, le.V4, p2, math.Abs(mf), m2, m2 * m2} {
+		for q, v := range [nq]float64{le.Total, le.Total * le.Total, le.Kinetic, le.V2, le.V4, p2, math.Abs(mf), m2, m2 * m2} {
 			series[q][c][i] = v
 		}
 		filled[c] = i + 1
+		if c == 0 && progress != nil && ((i+1)%every == 0 || i+1 == per) {
+			progress(i+1, per)
+		}
 	})
 	if err != nil && ctx.Err() == nil {
 		return Estimates{}, err
@@ -166,92 +177,19 @@ func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampl
 		done = min(done, f)
 	}
 	if done < 2 {
-		return Estimates{}, context.Canceled
+		return Estimates{}, fmt.Errorf("vmc: the measurement was interrupted after %d samples per chain, too few for an estimate: %w", done, context.Canceled)
 	}
 	for q := range series {
 		for c := range series[q] {
 			series[q][c] = series[q][c][:done]
 		}
 	}
-	mean := func(q int) Estimate { return pooledMean(series[q]) }
-	est := Estimates{Energy: mean(0), Kinetic: mean(1), Phi2: mean(4), AbsM: mean(5),
-		Acceptance: acc, Samples: done * nc}
-	// Variance of E_loc with a jackknife over chains.
-	est.Variance = jackknife(nc, func(skip int) float64 {
-		var s, s2 float64
-		cnt := 0
-		for c := 0; c < nc; c++ {
-			if c == skip {
-				continue
-			}
-			for _, v := range series[0][c] {
-				s += v
-				s2 += v * v
-				cnt++
-			}
-		}
-		mu := s / float64(cnt)
-		return s2/float64(cnt) - mu*mu
-	})
-	chainMean := func(q, skip int) float64 {
-		s, cnt := 0.0, 0
-		for c := 0; c < nc; c++ {
-			if c == skip {
-				continue
-			}
-			for _, v := range series[q][c] {
-				s += v
-			}
-			cnt += len(series[q][c])
-		}
-		return s / float64(cnt)
-	}
-	est.Binder = jackknife(nc, func(skip int) float64 {
-		m2 := chainMean(6, skip)
-		return 1 - chainMean(7, skip)/(3*m2*m2)
-	})
-	est.Virial = jackknife(nc, func(skip int) float64 {
-		return 2 * chainMean(1, skip) / (2*chainMean(2, skip) + 4*chainMean(3, skip))
-	})
-	var tau float64
-	for c := 0; c < nc; c++ {
-		tau += stats.IntegratedAutocorr(series[0][c]).Tau
-	}
-	est.TauInt = tau / float64(nc)
+	est := Estimates{Energy: stats.Pool(series[qE]), Kinetic: stats.Pool(series[qKin]), Phi2: stats.Pool(series[qPhi2]),
+		AbsM: stats.Pool(series[qAbsM]), M2: stats.Pool(series[qM2]), Acceptance: acc, Samples: done * nc,
+		Interrupted: done < per}
+	est.Variance = stats.PoolDerived(func(x []float64) float64 { return x[1] - x[0]*x[0] }, series[qE], series[qE2])
+	est.Binder = stats.PoolDerived(func(x []float64) float64 { return 1 - x[1]/(3*x[0]*x[0]) }, series[qM2], series[qM4])
+	est.Virial = stats.PoolDerived(func(x []float64) float64 { return 2 * x[0] / (2*x[1] + 4*x[2]) },
+		series[qKin], series[qV2], series[qV4])
 	return est, nil
-}
-
-// pooledMean is the mean over all chains with the error from blocking each chain.
-func pooledMean(chains [][]float64) Estimate {
-	var sum, errSq float64
-	n := 0
-	for _, x := range chains {
-		for _, v := range x {
-			sum += v
-		}
-		n += len(x)
-	}
-	for _, x := range chains {
-		e := stats.BinningError(x).Error
-		w := float64(len(x)) / float64(n)
-		errSq += w * w * e * e
-	}
-	return Estimate{Value: sum / float64(n), Error: math.Sqrt(errSq)}
-}
-
-// jackknife returns f on all data (skip = -1) with the delete-one-chain jackknife error.
-func jackknife(nc int, f func(skip int) float64) Estimate {
-	full := f(-1)
-	if nc < 2 {
-		return Estimate{Value: full, Error: math.NaN()}
-	}
-	var s, s2 float64
-	for c := 0; c < nc; c++ {
-		v := f(c)
-		s += v
-		s2 += v * v
-	}
-	mu := s / float64(nc)
-	v := (s2/float64(nc) - mu*mu) * float64(nc-1)
-	return Estimate{Value: full, Error: math.Sqrt(math.Max(v, 0))}
 }

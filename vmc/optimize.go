@@ -1,18 +1,30 @@
 package vmc
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/mat"
 )
 
-// Optimizer turns the energy gradient into a parameter update.
+// Optimizer turns the energy gradient into a parameter update. It is passed to Run as a value
+// (Config.Optimizer); one that keeps state between steps implements Stateful, so that a
+// checkpoint carries it.
 type Optimizer interface {
 	// Step returns the update dtheta from the centred log-derivatives of the samples.
 	// o holds n rows of P centred values O_i - <O_i>, e the centred local energies E_loc - E,
 	// lr the learning rate of this iteration.
 	Step(o *mat.Dense, e []float64, lr float64) ([]float64, error)
+	// DefaultLR is the learning rate used when Config.LR is 0.
+	DefaultLR() float64
+}
+
+// Stateful is an Optimizer with state between steps (Adam's moments) that a checkpoint must
+// carry to resume exactly.
+type Stateful interface {
+	MarshalState() ([]byte, error)
+	UnmarshalState([]byte) error
 }
 
 // gradient returns dE/dtheta = 2 <(E_loc - E)(O - <O>)>.
@@ -26,24 +38,35 @@ func gradient(o *mat.Dense, e []float64) []float64 {
 	return g
 }
 
+// Defaults of the optimisers, in one place (the CLI registers its flags from them).
+const (
+	DefaultSRShift = 0.05 // SR relative diagonal shift
+	DefaultSREps   = 1e-6 // SR absolute diagonal shift
+	DefaultSRLR    = 0.05 // SR imaginary-time step
+	DefaultAdamLR  = 0.01 // Adam step size
+)
+
 // SR is stochastic reconfiguration (imaginary-time evolution projected on the ansatz):
 // (S + shift) dtheta = -lr F with S = cov(O, O) and F = cov(E_loc, O) = gradient/2. The shift
 // is Shift * diag(S) + Eps. With more parameters than samples it solves in sample space
 // (minSR): dtheta = -lr X^T (X X^T + Eps)^-1 e, X the centred O / sqrt(n).
 type SR struct {
-	Shift float64 // relative diagonal shift (default 1e-3)
-	Eps   float64 // absolute diagonal shift (default 1e-6)
+	Shift float64 // relative diagonal shift (0: DefaultSRShift)
+	Eps   float64 // absolute diagonal shift (0: DefaultSREps)
 }
+
+// DefaultLR implements Optimizer.
+func (SR) DefaultLR() float64 { return DefaultSRLR }
 
 // Step implements Optimizer.
 func (s SR) Step(o *mat.Dense, e []float64, lr float64) ([]float64, error) {
 	n, p := o.Dims()
 	shift, eps := s.Shift, s.Eps
 	if shift == 0 {
-		shift = 1e-3
+		shift = DefaultSRShift
 	}
 	if eps == 0 {
-		eps = 1e-6
+		eps = DefaultSREps
 	}
 	inv := 1 / float64(n)
 	if p <= n {
@@ -91,21 +114,36 @@ func (s SR) Step(o *mat.Dense, e []float64, lr float64) ([]float64, error) {
 	return d.RawVector().Data, nil
 }
 
-// Adam is the Adam optimiser on the plain energy gradient.
+// Adam is the Adam optimiser on the plain energy gradient. Its zero value is ready to use,
+// with the usual defaults (Beta1 0.9, Beta2 0.999, Epsilon 1e-8); the moments are sized at
+// the first step. Pass a pointer, &Adam{}: it keeps state.
 type Adam struct {
 	Beta1, Beta2, Epsilon float64
 	M, V                  []float64 // first and second moment estimates
 	T                     int       // steps taken
 }
 
-// NewAdam returns Adam with the usual defaults for p parameters.
-func NewAdam(p int) *Adam {
-	return &Adam{Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8, M: make([]float64, p), V: make([]float64, p)}
-}
+// DefaultLR implements Optimizer.
+func (a *Adam) DefaultLR() float64 { return DefaultAdamLR }
+
+// MarshalState implements Stateful.
+func (a *Adam) MarshalState() ([]byte, error) { return json.Marshal(a) }
+
+// UnmarshalState implements Stateful.
+func (a *Adam) UnmarshalState(b []byte) error { return json.Unmarshal(b, a) }
 
 // Step implements Optimizer.
 func (a *Adam) Step(o *mat.Dense, e []float64, lr float64) ([]float64, error) {
 	g := gradient(o, e)
+	if a.Beta1 == 0 && a.Beta2 == 0 && a.Epsilon == 0 {
+		a.Beta1, a.Beta2, a.Epsilon = 0.9, 0.999, 1e-8
+	}
+	if len(a.M) != len(g) || len(a.V) != len(g) {
+		if a.T > 0 {
+			return nil, fmt.Errorf("vmc: Adam has moments for %d parameters, the gradient has %d", len(a.M), len(g))
+		}
+		a.M, a.V = make([]float64, len(g)), make([]float64, len(g))
+	}
 	a.T++
 	b1t := 1 - math.Pow(a.Beta1, float64(a.T))
 	b2t := 1 - math.Pow(a.Beta2, float64(a.T))

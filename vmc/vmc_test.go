@@ -146,7 +146,7 @@ func checkPhi2(t *testing.T, m *hamiltonian.Model, wf *testWF, want float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	est, err := Measure(context.Background(), m, wf, s, 40000)
+	est, err := Measure(context.Background(), m, wf, s, 40000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestZeroVarianceAtFreeGroundState(t *testing.T) {
 	m, _ := hamiltonian.NewModel(8, 2, 0.7, 0)
 	wf := newTestWF(m, 0.7, 1, 0, false)
 	s, _ := NewHMC(wf, m.L, m.Dim, 4, 4, 1)
-	est, err := Measure(context.Background(), m, wf, s, 400)
+	est, err := Measure(context.Background(), m, wf, s, 400, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,14 +183,15 @@ func TestZeroVarianceAtFreeGroundState(t *testing.T) {
 func TestOptimisersReachFreeGroundState(t *testing.T) {
 	for _, opt := range []struct {
 		name  string
+		opt   Optimizer
 		lr    float64
 		iters int
-	}{{"sr", 0.1, 120}, {"adam", 0.03, 300}} {
+	}{{"sr", SR{Shift: 1e-3}, 0.1, 120}, {"adam", &Adam{}, 0.03, 300}} {
 		m, _ := hamiltonian.NewModel(6, 2, 1, 0)
 		wf := newTestWF(m, 5, 0, 0, false)
 		s, _ := NewHMC(wf, m.L, m.Dim, 4, 4, 3)
 		res, err := Run(context.Background(), m, wf, s, Config{Iterations: opt.iters, Samples: 400,
-			Optimizer: opt.name, LR: opt.lr}, nil)
+			Optimizer: opt.opt, LR: opt.lr}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +273,7 @@ func TestBridgeSamplesPsiSquared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	est, err := Measure(context.Background(), m, wf, s, 4000)
+	est, err := Measure(context.Background(), m, wf, s, 4000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +289,7 @@ func TestBridgeSamplesPsiSquared(t *testing.T) {
 		z2 += x * x * p
 	}
 	s1, _ := NewBridge(wf1, 1, 2, 4, 4, 5)
-	est, err = Measure(context.Background(), m1, wf1, s1, 20000)
+	est, err = Measure(context.Background(), m1, wf1, s1, 20000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,8 +331,8 @@ func TestDivergenceRestoresLastGoodParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(res.Stopped, "diverged") || res.Iterations >= 200 {
-		t.Fatalf("stopped %q after %d iterations", res.Stopped, res.Iterations)
+	if res.Status != Diverged || !strings.HasPrefix(res.Reason, "diverged") || res.Iterations >= 200 {
+		t.Fatalf("status %v (%q) after %d iterations", res.Status, res.Reason, res.Iterations)
 	}
 	if res.Params[0] > 0.5 || math.IsNaN(res.Final.Energy.Value) {
 		t.Fatalf("params %v, final energy %v: the last good parameters were not restored", res.Params, res.Final.Energy)

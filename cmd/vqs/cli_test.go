@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"vqs/compare"
+	"vqs/groundstate"
 	"vqs/results"
 )
 
@@ -84,14 +87,15 @@ func TestGroundStateInterruptAndResume(t *testing.T) {
 	args := []string{"ground-state", "--L", "2", "--iters", "6", "--samples", "64", "--chains", "4",
 		"--out", dir, "--json"}
 	out, err := run(t, ctx, args...)
-	if err != nil {
-		t.Fatal(err)
+	var ie interruptedError
+	if !errors.As(err, &ie) || exitCode(err) != 3 {
+		t.Fatalf("an interrupted run returned %v (exit %d), want the interrupted status 3", err, exitCode(err))
 	}
-	var r groundStateJSON
+	var r groundstate.Summary
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if r.Stopped != "interrupted" || r.Iterations != 0 || math.IsNaN(r.Energy) {
+	if r.Status != "interrupted" || r.Stopped != "interrupted" || r.Iterations != 0 || math.IsNaN(r.Energy) {
 		t.Fatalf("interrupted run: %+v", r)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "checkpoint.json")); err != nil {
@@ -101,11 +105,11 @@ func TestGroundStateInterruptAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = groundStateJSON{}
+	r = groundstate.Summary{}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Iterations != 6 || r.Stopped != "" || r.ExactEnergy == nil || r.Energy < *r.ExactEnergy-5*r.EnergyErr {
+	if r.Iterations != 6 || r.Stopped != "" || r.Status != "completed" || r.ExactEnergy == nil || r.Energy < *r.ExactEnergy-5*r.EnergyErr {
 		t.Fatalf("resumed run: %+v", r)
 	}
 	for _, f := range []string{"run.json", "trace.csv"} {
@@ -125,8 +129,8 @@ func TestScanResumesFromStore(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"scan", "--L", "1,2", "--iters", "4", "--samples", "32", "--chains", "2",
 		"--store", dir, "--json"}
-	parse := func(out string) scanJSON {
-		var r scanJSON
+	parse := func(out string) scanOutJSON {
+		var r scanOutJSON
 		if err := json.Unmarshal([]byte(out), &r); err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
@@ -165,14 +169,15 @@ func TestCompareListsEveryMethod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []compareRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+	var res compare.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(rows) != 1 || len(rows[0].Results) != 4 || len(rows[0].Diffs) != 6 {
+	rows := res.Rows
+	if len(rows) != 1 || len(rows[0].Entries) != 4 || len(rows[0].Diffs) != 6 {
 		t.Fatalf("got %+v", rows)
 	}
-	for _, r := range rows[0].Results {
+	for _, r := range rows[0].Entries {
 		if r.Method == "exact" && math.Abs(r.Energy-0.803770651234274) > 1e-9 {
 			t.Fatalf("exact %v", r.Energy)
 		}

@@ -67,8 +67,7 @@ the vacuum expectation value v and <phi_x^2> = v^2 + s2.`,
 			}
 			r.add("vev v", "%.10g (%s phase)", h.VEV, phase)
 			r.add("<phi^2>", "%.10g", h.Phi2)
-			r.flush()
-			return nil
+			return r.flush()
 		},
 	}
 	pf.register(cmd, 8, 1, 24)

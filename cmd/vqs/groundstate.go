@@ -2,555 +2,463 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"vqs/ansatz/mera"
-	"vqs/hamiltonian"
+	"vqs/groundstate"
 	"vqs/results"
 	"vqs/vmc"
 )
 
 func init() { subcommands = append(subcommands, newGroundStateCmd) }
 
+// groundStateFlags are the flags of a ground-state computation, shared by ground-state, scan
+// and compare. Defaults come from the library (groundstate, vmc), so the two cannot disagree.
 type groundStateFlags struct {
 	physicsFlags
-	Iters, Samples, MeasureSamples, Chains, Scales, Width, Steps, Levels int
-	Optimizer, Init, Out, Sampler, Store                                 string
-	LR, Shift, SREps                                                     float64
-	Seed                                                                 uint64
-	Resume, Ablation                                                     bool
-	Timeout                                                              time.Duration
-}
-
-// groundStateJSON is the --json output and the "result" part of the run record.
-type groundStateJSON struct {
-	Method         string   `json:"method"`
-	L              int      `json:"L"`
-	Dim            int      `json:"dim"`
-	Sites          int      `json:"sites"`
-	M2             float64  `json:"m2"`
-	Lambda         float64  `json:"lambda"`
-	Energy         float64  `json:"energy"`
-	EnergyErr      float64  `json:"energy_err"`
-	EnergyPerSite  float64  `json:"energy_per_site"`
-	Variance       float64  `json:"variance"`
-	VarianceErr    float64  `json:"variance_err"`
-	GaussianEnergy float64  `json:"gaussian_energy"`
-	ExactEnergy    *float64 `json:"exact_energy"`
-	ExactMethod    string   `json:"exact_method,omitempty"`
-	CorrelationCap *float64 `json:"correlation_captured,omitempty"`
-	Acceptance     float64  `json:"acceptance"`
-	VirialRatio    float64  `json:"virial_ratio"`
-	VirialErr      float64  `json:"virial_ratio_err"`
-	Phi2           float64  `json:"phi2"`
-	Phi2Err        float64  `json:"phi2_err"`
-	AbsM           float64  `json:"abs_m"`
-	AbsMErr        float64  `json:"abs_m_err"`
-	Binder         float64  `json:"binder"`
-	BinderErr      float64  `json:"binder_err"`
-	TauInt         float64  `json:"tau_int"`
-	Samples        int      `json:"samples"`
-	Iterations     int      `json:"iterations"`
-	Seconds        float64  `json:"seconds"`
-	Stopped        string   `json:"stopped,omitempty"`
-	Seed           uint64   `json:"seed"`
-	Optimizer      string   `json:"optimizer"`
-	SamplerName    string   `json:"sampler"`
-	Scales         int      `json:"scales"`
-	Width          int      `json:"width"`
-	Init           string   `json:"init"`
-	Params         int      `json:"params"`
-	Version        string   `json:"version"`
+	cfg    groundstate.Config
+	ansatz mera.Config
 }
 
 func newGroundStateCmd() *cobra.Command {
 	var f groundStateFlags
+	var out, store string
+	var resume, force, ablation bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "ground-state",
 		Short: "Variational ground state by VMC with the RG-structured (MERA-inspired) ansatz",
-		Long: `ground-state optimizes the RG-structured wavefunctional
+		Long: `ground-state optimizes the RG-structured wavefunctional (docs/ansatz.md)
 
-  log Psi = -(1/2) sum_k g(k)|phi_k|^2/N + sum_s sum_X f_s(patch of the field coarse-grained s times)
+  log Psi = -(1/2) sum_k g(k)|phi_k|^2/N + sum_s sum_x f_s(fields at RG scale s around x)
 
-by variational Monte Carlo (samples of |Psi|^2 by Fourier-accelerated HMC; stochastic
-reconfiguration or Adam), then measures with frozen parameters. The Gaussian kernel starts at
-the Gaussian-variational (Hartree) optimum, so iteration 0 is already that upper bound.
+by variational Monte Carlo (samples of |Psi|^2 by Fourier-accelerated HMC or the RG bridge
+sampler; stochastic reconfiguration or Adam), then measures with frozen parameters. The
+Gaussian kernel starts at the Gaussian-variational (Hartree) optimum, so iteration 0 is already
+that upper bound.
 
-It prints the energy with an error bar that accounts for autocorrelation (blocking within each
-chain, combined over independent chains), Var(E_loc) (zero at an eigenstate), the Gaussian bound,
-and the exact energy where one is cheap: the free theory at lambda = 0, exact diagonalization
-on tiny lattices. Energies are in lattice units. The variational energy is an upper bound on E0
-up to its statistical error.
+It prints the energy with an error bar that accounts for autocorrelation (Gamma method within
+each chain, combined over independent chains; flagged UNRELIABLE when the chains disagree,
+split-R-hat > 1.1), Var(E_loc) (zero at an eigenstate), the Gaussian bound, and the exact
+energy where one is cheap (the free theory at lambda = 0, exact diagonalization on tiny
+lattices) with the fraction of the correlation energy captured. Energies are in lattice units.
+The variational energy is an upper bound on E0 up to its statistical error.
 
-Output files with --out DIR: run.json (parameters, seed, version, timings, final estimates),
-trace.csv (iter,energy,energy_err,variance,acceptance,lr,seconds), checkpoint.json (resume with
---resume). Ctrl-C or SIGTERM stops the optimization, saves the checkpoint and prints the result
-so far; so does --timeout.`,
+Run directory (--out DIR): problem.json (the problem and settings), checkpoint.json (written
+atomically after every iteration), trace.csv (iter,energy,energy_err,variance,acceptance,lr,
+seconds; one synced line per iteration) and run.json (the result). A kill at any moment loses
+at most the iteration in progress. --resume continues the run in DIR with the settings stored
+there (--iters and --measure-samples may be raised); a directory holding a run is refused
+without --resume or --force. Ctrl-C, SIGTERM and --timeout stop the optimization, checkpoint,
+measure briefly and print the result so far (exit status 3).`,
 		Example: `  vqs ground-state                                  # 8x8, m2 = 1, lambda = 24, under a minute
   vqs ground-state --L 16 --m2 -1.55 --lambda 12 --iters 400 --out runs/crit16
-  vqs ground-state --L 32 --lambda 0 --init product --out runs/free32
-  vqs ground-state --out runs/crit16 --resume         # continue from the checkpoint`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runGroundState(cmd, &f) },
+  vqs ground-state --out runs/crit16 --resume         # continue from the checkpoint
+  vqs ground-state --L 32 --lambda 0 --init product   # the free theory from a wrong product state
+  vqs ground-state --L 16 --m2 -1.55 --lambda 12 --ablation`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if timeout < 0 {
+				return usageError{fmt.Errorf("--timeout must be >= 0, got %v", timeout)}
+			}
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			if resume {
+				if out == "" {
+					return usageError{errors.New("--resume needs --out DIR holding the run")}
+				}
+				return resumeGroundState(ctx, cmd, &f, out, store)
+			}
+			cfg, err := f.config(cmd)
+			if err != nil {
+				return err
+			}
+			cfg.Dir, cfg.Force = out, force
+			if ablation {
+				if out != "" || store != "" {
+					return usageError{errors.New("--ablation writes no run directory or store; drop --out and --store")}
+				}
+				return runAblation(ctx, cmd, cfg, f.JSON)
+			}
+			return finishGroundState(cmd, store, f.JSON, func(p func(groundstate.Progress)) (*groundstate.Result, error) {
+				return groundstate.Run(ctx, cfg, p)
+			})
+		},
 	}
-	f.register(cmd, 8, 1, 24)
+	f.register(cmd, groundstate.DefaultL, groundstate.DefaultM2, groundstate.DefaultLambda)
 	f.registerVMC(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.Out, "out", "", "directory for run.json, trace.csv and checkpoint.json (created if missing)")
-	fl.StringVar(&f.Store, "store", "", "also add the run to this results store (see vqs results), e.g. runs")
-	fl.BoolVar(&f.Ablation, "ablation", false, "run three ansatz variants with the same budget and seed (Gaussian only; local terms on the finest scale only; all scales) and print a comparison table")
-	fl.BoolVar(&f.Resume, "resume", false, "resume from the checkpoint in --out (same physics and ansatz flags required)")
-	fl.DurationVar(&f.Timeout, "timeout", 0, "stop the optimization cleanly after this long (e.g. 10m), then measure and save")
+	fl.StringVar(&out, "out", "", "run directory for problem.json, checkpoint.json, trace.csv and run.json (created if missing)")
+	fl.StringVar(&store, "store", "", "also add the run to this results store (see vqs results), e.g. runs")
+	fl.BoolVar(&ablation, "ablation", false, "run ansatz variants with the same budget and seed (Gaussian only; local terms on the finest scale only; all scales) and print a comparison table")
+	fl.BoolVar(&resume, "resume", false, "continue the run in --out with its stored settings (--iters, --samples, --measure-samples and the optimizer's flags may be changed)")
+	fl.BoolVar(&force, "force", false, "start over in an --out directory that holds a run, discarding its checkpoint")
+	fl.DurationVar(&timeout, "timeout", 0, "stop the optimization cleanly after this long (e.g. 10m), then measure and save")
 	return cmd
 }
 
-// registerVMC adds the flags of the VMC optimisation, shared by ground-state and scan.
+// registerVMC adds the flags of the VMC optimisation, shared by ground-state, scan and compare.
 func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.IntVar(&f.Iters, "iters", 200, "optimization iterations")
-	fl.IntVar(&f.Samples, "samples", 1024, "Monte Carlo samples per iteration (all chains together)")
-	fl.IntVar(&f.MeasureSamples, "measure-samples", 0, "samples of the final measurement with frozen parameters (0: 8 x --samples)")
-	fl.IntVar(&f.Chains, "chains", 16, "independent Markov chains, run in parallel on all cores")
-	fl.IntVar(&f.Scales, "scales", -1, "RG levels with local non-Gaussian terms, from the finest (-1: all; 0: Gaussian only)")
-	fl.IntVar(&f.Width, "width", 4, "hidden units of each local function f_s")
-	fl.IntVar(&f.Steps, "steps", 4, "leapfrog steps per HMC trajectory (total rotation angle pi/2)")
-	fl.StringVar(&f.Optimizer, "optimizer", "sr", "sr (stochastic reconfiguration, natural gradient) or adam")
-	fl.Float64Var(&f.LR, "lr", 0, "learning rate: imaginary-time step for sr, step size for adam (0: 0.05 for sr, 0.01 for adam); cosine-decayed to 1/10 over the second half")
-	fl.Float64Var(&f.Shift, "sr-shift", 0.05, "sr: relative diagonal shift of the S matrix (regularizes poorly sampled directions)")
-	fl.Float64Var(&f.SREps, "sr-eps", 1e-6, "sr: absolute diagonal shift of the S matrix; with a small --sr-shift, 1e-4 damps weakly determined local-term directions (Gaussian-dominated states converge much further with --sr-shift 0.001 --sr-eps 1e-4)")
-	fl.StringVar(&f.Init, "init", "hartree", "starting state: hartree (the Gaussian-variational optimum) or product (g(k) constant: a deliberately wrong product state)")
-	fl.StringVar(&f.Sampler, "sampler", "hmc", "sampler of |Psi|^2: hmc (Fourier-accelerated, mass matrix = the ansatz's Gaussian part, which it integrates exactly) or bridge (RG bridge sampler, exact by Metropolis-Hastings, score = the exact diffused score of the Gaussian part)")
-	fl.IntVar(&f.Levels, "levels", 12, "bridge sampler: number of RG diffusion steps")
-	fl.Uint64Var(&f.Seed, "seed", 1, "random seed; the run is reproducible given the seed and --chains")
+	c, a := &f.cfg, &f.ansatz
+	fl.IntVar(&c.Iterations, "iters", vmc.DefaultIterations, "optimization iterations")
+	fl.IntVar(&c.Samples, "samples", vmc.DefaultSamples, "Monte Carlo samples per iteration (all chains together)")
+	fl.IntVar(&c.MeasureSamples, "measure-samples", 0, fmt.Sprintf("samples of the final measurement with frozen parameters (0: %d x --samples)", vmc.DefaultMeasureFactor))
+	fl.IntVar(&c.Chains, "chains", groundstate.DefaultChains, "independent Markov chains, run in parallel on all cores")
+	fl.IntVar(&a.Scales, "scales", groundstate.DefaultAnsatz.Scales, "RG scales with local non-Gaussian terms, from the finest (-1: all; 0: Gaussian only)")
+	fl.IntVar(&a.Width, "width", groundstate.DefaultAnsatz.Width, "hidden (logcosh) units of each local function f_s")
+	fl.StringVar(&a.Init, "init", groundstate.DefaultAnsatz.Init, "starting state: hartree (the Gaussian-variational optimum) or product (g(k) constant: a deliberately wrong product state)")
+	fl.IntVar(&c.Steps, "steps", groundstate.DefaultSteps, "leapfrog steps per HMC trajectory (total rotation angle pi/2)")
+	fl.StringVar(&c.Optimizer, "optimizer", "sr", "sr (stochastic reconfiguration, natural gradient) or adam")
+	fl.Float64Var(&c.LR, "lr", 0, fmt.Sprintf("learning rate: imaginary-time step for sr, step size for adam (0: %g for sr, %g for adam); cosine-decayed to 1/10 over the second half", vmc.DefaultSRLR, vmc.DefaultAdamLR))
+	fl.Float64Var(&c.SRShift, "sr-shift", vmc.DefaultSRShift, "sr: relative diagonal shift of the S matrix (regularizes poorly sampled directions)")
+	fl.Float64Var(&c.SREps, "sr-eps", vmc.DefaultSREps, "sr: absolute diagonal shift of the S matrix; with a small --sr-shift, 1e-4 damps weakly determined local-term directions (Gaussian-dominated states converge much further with --sr-shift 0.001 --sr-eps 1e-4)")
+	fl.StringVar(&c.Sampler, "sampler", groundstate.DefaultSampler, "sampler of |Psi|^2: hmc (Fourier-accelerated, mass matrix = the ansatz's Gaussian part, which it integrates exactly) or bridge (RG bridge sampler, exact by Metropolis-Hastings, score = the exact diffused score of the Gaussian part)")
+	fl.IntVar(&c.Levels, "levels", groundstate.DefaultLevels, "bridge sampler: number of RG diffusion steps")
+	fl.Uint64Var(&c.Seed, "seed", groundstate.DefaultSeed, "random seed; the run is reproducible given the seed and --chains")
 }
 
-// problemKey is what must match between a checkpoint and a resumed run.
-type problemKey struct {
-	L, Dim, Scales, Width, Chains int
-	M2, Lambda                    float64
-	Init                          string
-}
-
-func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
-	m, err := f.model()
-	if err != nil {
-		return err
+// config returns the ground-state configuration the flags describe, validated (a usage error
+// otherwise).
+func (f *groundStateFlags) config(cmd *cobra.Command) (groundstate.Config, error) {
+	c := f.cfg
+	c.L, c.Dim, c.M2, c.Lambda = f.L, f.Dim, f.M2, f.Lambda
+	a := f.ansatz
+	c.Ansatz = &a
+	// In the library 0 means "the default"; on the command line a 0 the user typed is taken
+	// literally: no iterations means measure only, and a zero count or shift is refused.
+	fl := cmd.Flags()
+	if fl.Changed("iters") && c.Iterations == 0 {
+		c.Iterations = -1
 	}
-	if err := f.validate(); err != nil {
+	for name, v := range map[string]int{"chains": c.Chains, "samples": c.Samples, "steps": c.Steps, "levels": c.Levels} {
+		if fl.Changed(name) && v < 1 {
+			return c, usageError{fmt.Errorf("--%s must be >= 1, got %d", name, v)}
+		}
+	}
+	if c.Iterations < -1 || c.MeasureSamples < 0 {
+		return c, usageError{fmt.Errorf("--iters and --measure-samples must be >= 0")}
+	}
+	if fl.Changed("sr-shift") && c.SRShift == 0 {
+		return c, usageError{errors.New("--sr-shift must be > 0 (a tiny value such as 1e-9 is practically none)")}
+	}
+	if err := c.Validate(); err != nil {
+		return c, usageError{err}
+	}
+	return c, nil
+}
+
+// resumeGroundState continues the run in dir with its stored settings. Flags given with
+// --resume override them where a resume may (the budget, the optimiser's settings); flags that
+// would change the problem, the ansatz, the sampler or the chains must repeat the stored value.
+func resumeGroundState(ctx context.Context, cmd *cobra.Command, f *groundStateFlags, dir, store string) error {
+	stored, err := groundstate.LoadConfig(dir)
+	if err != nil {
 		return usageError{err}
 	}
-	ctx := cmd.Context()
-	if f.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.Timeout)
-		defer cancel()
+	cp, err := groundstate.LoadCheckpoint(dir)
+	if err != nil {
+		return usageError{err}
 	}
-	if f.Ablation {
-		return runAblation(ctx, cmd, m, f)
+	given := f.cfg
+	given.L, given.Dim, given.M2, given.Lambda = f.L, f.Dim, f.M2, f.Lambda
+	a := f.ansatz
+	given.Ansatz = &a
+	merged := stored
+	ma := *stored.WithDefaults().Ansatz
+	merged.Ansatz = &ma
+	var bad []string
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		set, ok := configFlags[fl.Name]
+		if !ok {
+			return
+		}
+		before := merged.WithDefaults().KeyString()
+		set(&merged, given)
+		if merged.WithDefaults().KeyString() != before {
+			bad = append(bad, "--"+fl.Name+" "+fl.Value.String())
+		}
+	})
+	if len(bad) > 0 {
+		return usageError{fmt.Errorf("--resume continues the run in %s as stored; %v would change its problem, ansatz, sampler or chains", dir, bad)}
 	}
-	run, err := solveGroundState(ctx, m, f, cmd.ErrOrStderr())
+	fmt.Fprintf(cmd.ErrOrStderr(), "resuming %s from iteration %d of %d\n", dir, cp.Iter, merged.WithDefaults().Iterations)
+	return finishGroundState(cmd, store, f.JSON, func(p func(groundstate.Progress)) (*groundstate.Result, error) {
+		return groundstate.Resume(ctx, dir, func(c *groundstate.Config) { *c = merged }, p)
+	})
+}
+
+// configFlags copies the field of one flag from src to dst.
+var configFlags = map[string]func(dst *groundstate.Config, src groundstate.Config){
+	"L":               func(d *groundstate.Config, s groundstate.Config) { d.L = s.L },
+	"dim":             func(d *groundstate.Config, s groundstate.Config) { d.Dim = s.Dim },
+	"m2":              func(d *groundstate.Config, s groundstate.Config) { d.M2 = s.M2 },
+	"lambda":          func(d *groundstate.Config, s groundstate.Config) { d.Lambda = s.Lambda },
+	"scales":          func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.Scales = s.Ansatz.Scales },
+	"width":           func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.Width = s.Ansatz.Width },
+	"init":            func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.Init = s.Ansatz.Init },
+	"chains":          func(d *groundstate.Config, s groundstate.Config) { d.Chains = s.Chains },
+	"sampler":         func(d *groundstate.Config, s groundstate.Config) { d.Sampler = s.Sampler },
+	"steps":           func(d *groundstate.Config, s groundstate.Config) { d.Steps = s.Steps },
+	"levels":          func(d *groundstate.Config, s groundstate.Config) { d.Levels = s.Levels },
+	"iters":           func(d *groundstate.Config, s groundstate.Config) { d.Iterations = s.Iterations },
+	"samples":         func(d *groundstate.Config, s groundstate.Config) { d.Samples = s.Samples },
+	"measure-samples": func(d *groundstate.Config, s groundstate.Config) { d.MeasureSamples = s.MeasureSamples },
+	"optimizer":       func(d *groundstate.Config, s groundstate.Config) { d.Optimizer = s.Optimizer },
+	"lr":              func(d *groundstate.Config, s groundstate.Config) { d.LR = s.LR },
+	"sr-shift":        func(d *groundstate.Config, s groundstate.Config) { d.SRShift = s.SRShift },
+	"sr-eps":          func(d *groundstate.Config, s groundstate.Config) { d.SREps = s.SREps },
+	"seed":            func(d *groundstate.Config, s groundstate.Config) { d.Seed = s.Seed },
+}
+
+// finishGroundState runs the computation with a progress line, stores it and prints it. A
+// result that cannot be stored is still printed, with what was not saved, and exits non-zero.
+func finishGroundState(cmd *cobra.Command, store string, asJSON bool, run func(func(groundstate.Progress)) (*groundstate.Result, error)) error {
+	var st *results.Store
+	if store != "" {
+		var err error
+		if st, err = openStore(store); err != nil {
+			return err
+		}
+	}
+	prog := newProgress(cmd.ErrOrStderr())
+	res, err := run(prog.update)
+	prog.done()
 	if err != nil {
 		return err
 	}
-	if f.Store != "" {
-		if _, err := storeGroundState(f.Store, results.KindGroundState, m, f, run); err != nil {
-			return err
+	var saveErr error
+	if st != nil {
+		if _, _, err := res.Save(st, results.KindGroundState, false); err != nil {
+			res.Unsaved = append(res.Unsaved, "store "+store+": "+err.Error())
+			saveErr = fmt.Errorf("the result was not saved to the store %s: %w", store, err)
 		}
 	}
-	if f.JSON {
-		return writeJSON(cmd.OutOrStdout(), run.out)
+	if len(res.Unsaved) > 0 && saveErr == nil {
+		saveErr = fmt.Errorf("the result was not fully saved: %v", res.Unsaved)
 	}
-	printGroundState(cmd.OutOrStdout(), run.out)
-	return nil
+	if asJSON {
+		err = writeJSON(cmd.OutOrStdout(), res.Summary())
+	} else {
+		err = printGroundState(cmd.OutOrStdout(), res.Summary())
+	}
+	if err != nil {
+		return fmt.Errorf("writing the result: %w", err)
+	}
+	if saveErr != nil {
+		return saveErr
+	}
+	return statusError(res.Status, res.Reason)
 }
 
-// groundStateRun is one finished VMC run: its printed summary and the full result.
-type groundStateRun struct {
-	out   groundStateJSON
-	res   *vmc.Result
-	names []string
-	start time.Time
-}
-
-// solveGroundState runs VMC for m with the flags in f, with --out checkpoints and resume,
-// printing progress to progressW.
-func solveGroundState(ctx context.Context, m *hamiltonian.Model, f *groundStateFlags, progressW io.Writer) (*groundStateRun, error) {
-	hart, err := hamiltonian.SolveHartree(m)
-	if err != nil {
-		return nil, err
-	}
-	ans, err := mera.New(m, mera.Config{Scales: f.Scales, Width: f.Width, Init: f.Init})
-	if err != nil {
-		return nil, usageError{err}
-	}
-	wf := vmc.MERA{Ansatz: ans}
-	key := problemKey{m.L, m.Dim, f.Scales, f.Width, f.Chains, m.M2, m.Lambda, f.Init}
-	var cp *vmc.Checkpoint
-	ckptPath := ""
-	if f.Out != "" {
-		if err := os.MkdirAll(f.Out, 0o755); err != nil {
-			return nil, err
+// runAblation prints the ablation study: one row per ansatz variant, same budget and seed.
+func runAblation(ctx context.Context, cmd *cobra.Command, cfg groundstate.Config, asJSON bool) error {
+	prog := newProgress(cmd.ErrOrStderr())
+	current := ""
+	rows, err := groundstate.Ablation(ctx, cfg, func(variant string, p groundstate.Progress) {
+		if variant != current {
+			prog.done()
+			fmt.Fprintf(cmd.ErrOrStderr(), "ablation: %s\n", variant)
+			current = variant
+			prog = newProgress(cmd.ErrOrStderr())
 		}
-		ckptPath = filepath.Join(f.Out, "checkpoint.json")
-		if f.Resume {
-			if cp, err = vmc.LoadCheckpoint(ckptPath); err != nil {
-				return nil, err
-			}
-			var old problemKey
-			if err := readJSONFile(filepath.Join(f.Out, "problem.json"), &old); err != nil {
-				return nil, err
-			}
-			if old != key {
-				return nil, usageError{fmt.Errorf("--resume: the checkpoint in %s is for %+v, not %+v", f.Out, old, key)}
-			}
-		} else if err := writeJSONFile(filepath.Join(f.Out, "problem.json"), key); err != nil {
-			return nil, err
-		}
-	}
-	seed := f.Seed
-	if cp != nil {
-		seed += uint64(cp.Iter) * 7919 // fresh streams after a resume, still determined by the seed
-	}
-	var sampler vmc.Sampler
-	switch f.Sampler {
-	case "bridge":
-		sampler, err = vmc.NewBridge(wf, m.L, m.Dim, f.Chains, f.Levels, seed)
-	default:
-		sampler, err = vmc.NewHMC(wf, m.L, m.Dim, f.Chains, f.Steps, seed)
-	}
-	if err != nil {
-		return nil, err
-	}
-	lr := f.LR
-	if lr == 0 {
-		lr = 0.05
-		if f.Optimizer == "adam" {
-			lr = 0.01
-		}
-	}
-	prog := newProgress(progressW, f.Iters)
-	cfg := vmc.Config{Iterations: f.Iters, Samples: f.Samples, MeasureSamples: f.MeasureSamples,
-		Optimizer: f.Optimizer, LR: lr, Shift: f.Shift, SREps: f.SREps, Checkpoint: ckptPath, Progress: prog.update}
-	if cfg.MeasureSamples == 0 {
-		cfg.MeasureSamples = 8 * f.Samples
-	}
-	t0 := time.Now()
-	res, err := vmc.Run(ctx, m, wf, sampler, cfg, cp)
+		prog.update(p)
+	})
 	prog.done()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	fin := res.Final
-	if !finiteAll(fin.Energy.Value, fin.Energy.Error, fin.Variance.Value) {
-		return nil, errors.New("the final energy is not finite; no result written (try a smaller --lr)")
-	}
-	out := groundStateJSON{Method: "vmc", L: m.L, Dim: m.Dim, Sites: m.N, M2: m.M2, Lambda: m.Lambda,
-		Energy: fin.Energy.Value, EnergyErr: fin.Energy.Error, EnergyPerSite: fin.Energy.Value / float64(m.N),
-		Variance: fin.Variance.Value, VarianceErr: fin.Variance.Error, GaussianEnergy: hart.Energy,
-		Acceptance: fin.Acceptance, VirialRatio: fin.Virial.Value, VirialErr: fin.Virial.Error,
-		Phi2: fin.Phi2.Value, Phi2Err: fin.Phi2.Error, AbsM: fin.AbsM.Value, AbsMErr: fin.AbsM.Error,
-		Binder: fin.Binder.Value, BinderErr: fin.Binder.Error, TauInt: fin.TauInt, Samples: fin.Samples,
-		Iterations: res.Iterations, Seconds: time.Since(t0).Seconds(), Stopped: res.Stopped, Seed: f.Seed,
-		Optimizer: f.Optimizer, SamplerName: f.Sampler, Scales: f.Scales, Width: f.Width, Init: f.Init,
-		Params: ans.NumParams(), Version: version}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && res.Stopped == "interrupted" {
-		out.Stopped = "timeout"
-	}
-	if ex, how, ok := exactReference(ctx, m); ok {
-		out.ExactEnergy, out.ExactMethod = &ex, how
-		if corr := hart.Energy - ex; corr > 1e-12*math.Abs(ex) {
-			c := (hart.Energy - fin.Energy.Value) / corr
-			out.CorrelationCap = &c
-		}
-	}
-	run := &groundStateRun{out: out, res: res, names: ans.ParamNames(), start: t0}
-	if f.Out != "" {
-		if err := writeTraceFile(filepath.Join(f.Out, "trace.csv"), res.Trace); err != nil {
-			return nil, err
-		}
-		rec := map[string]any{"kind": "ground-state", "version": version, "seed": f.Seed,
-			"started": t0.UTC().Format(time.RFC3339), "finished": time.Now().UTC().Format(time.RFC3339),
-			"host": hostname(), "cpus": runtime.NumCPU(), "flags": f, "result": out,
-			"param_names": run.names, "params": res.Params, "trace": "trace.csv"}
-		if err := writeJSONFile(filepath.Join(f.Out, "run.json"), rec); err != nil {
-			return nil, err
-		}
-	}
-	return run, nil
-}
-
-// storeGroundState adds the run to the results store as a record with its trace.
-func storeGroundState(dir, kind string, m *hamiltonian.Model, f *groundStateFlags, run *groundStateRun) (string, error) {
-	st, err := results.Open(dir)
-	if err != nil {
-		return "", err
-	}
-	id := results.NewID()
-	tw, rel, err := st.CreateTrace(id)
-	if err != nil {
-		return "", err
-	}
-	for _, s := range run.res.Trace {
-		if err := tw.Write(tracePoint(s)); err != nil {
-			tw.Close()
-			return "", err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return "", err
-	}
-	o := run.out
-	status := results.StatusDone
-	if o.Stopped != "" {
-		status = results.StatusInterrupted
-	}
-	est := map[string]results.Estimate{
-		results.EstEnergy:        {Value: o.Energy, Error: o.EnergyErr},
-		results.EstEnergyPerSite: {Value: o.EnergyPerSite, Error: o.EnergyErr / float64(o.Sites)},
-		results.EstVariance:      {Value: o.Variance, Error: o.VarianceErr},
-		results.EstVirial:        {Value: o.VirialRatio, Error: o.VirialErr},
-		results.EstAcceptance:    results.Exact(o.Acceptance),
-		results.EstTauInt:        results.Exact(o.TauInt),
-		"gaussian_energy":        results.Exact(o.GaussianEnergy),
-		"phi2":                   {Value: o.Phi2, Error: o.Phi2Err},
-		"abs_m":                  {Value: o.AbsM, Error: o.AbsMErr},
-		"binder":                 {Value: o.Binder, Error: o.BinderErr},
-	}
-	if o.ExactEnergy != nil {
-		est["exact_energy"] = results.Exact(*o.ExactEnergy)
-	}
-	rec := &results.Record{ID: id, Kind: kind, Status: status, Version: version,
-		Seed: f.Seed, Host: hostname(), Started: run.start, Finished: time.Now(), Seconds: o.Seconds,
-		Params:    results.Params{L: m.L, Dim: m.Dim, M2: m.M2, Lambda: m.Lambda, Extra: f.extra()},
-		Estimates: est, Trace: rel, Notes: o.Stopped}
-	if err := st.Put(rec); err != nil {
-		return "", err
-	}
-	return id, nil
-}
-
-// extra is what identifies a VMC run beyond the physics: runs with the same extra are
-// interchangeable repeats (scan skips them).
-func (f *groundStateFlags) extra() map[string]any {
-	return map[string]any{"iters": f.Iters, "samples": f.Samples, "chains": f.Chains, "scales": f.Scales,
-		"width": f.Width, "init": f.Init, "optimizer": f.Optimizer, "sampler": f.Sampler, "seed": f.Seed,
-		"lr": f.LR, "sr_shift": f.Shift, "sr_eps": f.SREps, "steps": f.Steps, "levels": f.Levels}
-}
-
-func tracePoint(s vmc.IterStats) results.TracePoint {
-	return results.TracePoint{Iter: s.Iter, Energy: s.Energy, EnergyErr: s.EnergyErr, Variance: s.Variance,
-		Acceptance: s.Acceptance, LR: s.LR, Seconds: s.Seconds}
-}
-
-// runAblation measures the value of the RG structure at one problem, in one invocation with
-// the same seed and budget: Gaussian part only, local terms on the finest scale only, all scales.
-func runAblation(ctx context.Context, cmd *cobra.Command, m *hamiltonian.Model, f *groundStateFlags) error {
 	type row struct {
-		Ansatz string          `json:"ansatz"`
-		Result groundStateJSON `json:"result"`
+		Ansatz string              `json:"ansatz"`
+		Result groundstate.Summary `json:"result"`
 	}
-	var rows []row
-	for _, c := range []struct {
-		name   string
-		scales int
-	}{{"Gaussian only", 0}, {"finest scale only", 1}, {"all scales", -1}} {
-		g := *f
-		g.Scales, g.Out, g.Resume = c.scales, "", false
-		fmt.Fprintf(cmd.ErrOrStderr(), "ablation: %s\n", c.name)
-		run, err := solveGroundState(ctx, m, &g, cmd.ErrOrStderr())
-		if err != nil {
-			return err
-		}
-		rows = append(rows, row{c.name, run.out})
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if f.JSON {
-		return writeJSON(cmd.OutOrStdout(), rows)
-	}
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "ablation at %d^%d, m2 = %g, lambda = %g (Gaussian bound %.8g)\n", m.L, m.Dim, m.M2, m.Lambda,
-		rows[0].Result.GaussianEnergy)
-	fmt.Fprintf(w, "%-18s %8s %22s %16s %14s\n", "ansatz", "params", "energy", "below bound", "Var(E_loc)")
+	out := struct {
+		Method string  `json:"method"`
+		Rows   []row   `json:"variants"`
+		Bound  float64 `json:"gaussian_energy"`
+	}{Method: "ablation"}
 	for _, r := range rows {
-		o := r.Result
-		fmt.Fprintf(w, "%-18s %8d %14.8g +- %-6.2g %8.4g (%5.1fσ) %8.4g +- %.2g\n", r.Ansatz, o.Params, o.Energy, o.EnergyErr,
-			o.GaussianEnergy-o.Energy, (o.GaussianEnergy-o.Energy)/o.EnergyErr, o.Variance, o.VarianceErr)
+		out.Rows = append(out.Rows, row{r.Name, r.Result.Summary()})
+		out.Bound = r.Result.Gaussian.Energy
 	}
-	return nil
+	if asJSON {
+		err = writeJSON(cmd.OutOrStdout(), out)
+	} else {
+		err = printAblation(cmd.OutOrStdout(), cfg, out.Bound, rows)
+	}
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	last := rows[len(rows)-1].Result
+	return statusError(last.Status, last.Reason)
 }
 
-func (f *groundStateFlags) validate() error {
-	switch {
-	case f.Iters < 0:
-		return fmt.Errorf("--iters must be >= 0, got %d", f.Iters)
-	case f.Chains < 1:
-		return fmt.Errorf("--chains must be >= 1, got %d", f.Chains)
-	case f.Samples < f.Chains:
-		return fmt.Errorf("--samples (%d) must be at least --chains (%d)", f.Samples, f.Chains)
-	case f.MeasureSamples < 0:
-		return fmt.Errorf("--measure-samples must be >= 0")
-	case f.Steps < 1:
-		return fmt.Errorf("--steps must be >= 1")
-	case f.Optimizer != "sr" && f.Optimizer != "adam":
-		return fmt.Errorf("--optimizer must be sr or adam, got %q", f.Optimizer)
-	case f.Init != "hartree" && f.Init != "product":
-		return fmt.Errorf("--init must be hartree or product, got %q", f.Init)
-	case f.Sampler != "hmc" && f.Sampler != "bridge":
-		return fmt.Errorf("--sampler must be hmc or bridge, got %q", f.Sampler)
-	case f.Levels < 1:
-		return fmt.Errorf("--levels must be >= 1")
-	case !(f.Shift >= 0) || !(f.SREps > 0) || math.IsInf(f.Shift, 0) || math.IsInf(f.SREps, 0):
-		return fmt.Errorf("--sr-shift must be >= 0 and --sr-eps > 0, finite")
-	case math.IsNaN(f.LR) || math.IsInf(f.LR, 0) || f.LR < 0:
-		return fmt.Errorf("--lr must be a finite number >= 0")
-	case f.Resume && f.Out == "":
-		return fmt.Errorf("--resume needs --out DIR holding the checkpoint")
+func printAblation(w io.Writer, cfg groundstate.Config, bound float64, rows []groundstate.AblationRow) error {
+	c := cfg.WithDefaults()
+	var b report
+	b.w = w
+	if _, err := fmt.Fprintf(w, "ablation at %d^%d, m2 = %g, lambda = %g (Gaussian bound %.8g)\n", c.L, c.Dim, c.M2, c.Lambda, bound); err != nil {
+		return err
 	}
-	return nil
+	tab := [][]string{{"ansatz", "params", "energy", "below bound", "Var(E_loc)"}}
+	for _, r := range rows {
+		s := r.Result.Summary()
+		v := "-"
+		if s.Variance != nil {
+			v = fmtEst(*s.Variance, s.VarianceErr)
+		}
+		tab = append(tab, []string{r.Name, fmt.Sprint(s.Params), fmtEst(s.Energy, &s.EnergyErr),
+			fmt.Sprintf("%.4g (%.1f sigma)", bound-s.Energy, (bound-s.Energy)/s.EnergyErr), v})
+	}
+	return results.WriteAligned(w, tab)
 }
 
-func printGroundState(w io.Writer, o groundStateJSON) {
+func printGroundState(w io.Writer, o groundstate.Summary) error {
 	r := report{w: w}
 	r.add("method", "VMC, RG-structured ansatz (%d parameters), %s, %d iterations", o.Params, o.Optimizer, o.Iterations)
 	r.add("lattice", "%d^%d = %d sites, m2 = %g, lambda = %g", o.L, o.Dim, o.Sites, o.M2, o.Lambda)
-	r.add("energy", "%.10g +- %.2g", o.Energy, o.EnergyErr)
+	rel := ""
+	if !o.Reliable {
+		rel = "  UNRELIABLE: the chains disagree (split-R-hat above 1.1) or are too short for their autocorrelation"
+	}
+	r.add("energy", "%.10g +- %.2g%s", o.Energy, o.EnergyErr, rel)
 	r.add("energy per site", "%.10g +- %.2g", o.EnergyPerSite, o.EnergyErr/float64(o.Sites))
-	r.add("Var(E_loc)", "%.4g +- %.2g", o.Variance, o.VarianceErr)
+	if o.Variance != nil {
+		r.add("Var(E_loc)", "%s", fmtEst(*o.Variance, o.VarianceErr))
+	}
 	r.add("Gaussian bound", "%.10g  (VMC - bound = %.4g, %.1f sigma)", o.GaussianEnergy,
 		o.Energy-o.GaussianEnergy, (o.Energy-o.GaussianEnergy)/o.EnergyErr)
 	if o.ExactEnergy != nil {
 		r.add("exact", "%.10g  (%s; VMC - exact = %.3g, %.1f sigma)", *o.ExactEnergy, o.ExactMethod,
 			o.Energy-*o.ExactEnergy, (o.Energy-*o.ExactEnergy)/o.EnergyErr)
 	}
-	if o.CorrelationCap != nil {
-		corr := o.GaussianEnergy - *o.ExactEnergy
+	if o.CorrelationCap != nil && o.CorrelationErr != nil && o.ExactEnergy != nil {
 		r.add("correlation energy", "%.2f%% +- %.2f%% captured (Gaussian bound - exact = %.4g)",
-			100**o.CorrelationCap, 100*o.EnergyErr/corr, corr)
+			100**o.CorrelationCap, 100**o.CorrelationErr, o.GaussianEnergy-*o.ExactEnergy)
 	}
-	r.add("virial ratio", "%.5f +- %.2g  (1 at an eigenstate)", o.VirialRatio, o.VirialErr)
-	r.add("<phi^2>", "%.6g +- %.2g", o.Phi2, o.Phi2Err)
-	r.add("<|M|>", "%.6g +- %.2g", o.AbsM, o.AbsMErr)
-	r.add("Binder cumulant", "%.5g +- %.2g", o.Binder, o.BinderErr)
+	if o.VirialRatio != nil {
+		r.add("virial ratio", "%s  (1 at an eigenstate)", fmtEst(*o.VirialRatio, o.VirialErr))
+	}
+	r.add("<phi^2>", "%s", fmtEst(o.Phi2, o.Phi2Err))
+	r.add("<|M|>", "%s", fmtEst(o.AbsM, o.AbsMErr))
+	if o.Binder != nil {
+		r.add("Binder cumulant", "%s", fmtEst(*o.Binder, o.BinderErr))
+	}
 	r.add("acceptance", "%.3f", o.Acceptance)
-	r.add("tau_int(E_loc)", "%.2f samples", o.TauInt)
-	r.add("samples", "%d (measurement)", o.Samples)
+	if o.TauInt != nil {
+		r.add("tau_int(E_loc)", "%.2f samples per chain", *o.TauInt)
+	}
+	samples := fmt.Sprintf("%d (measurement)", o.Samples)
+	if o.MeasureCut {
+		samples += ", INTERRUPTED: fewer than asked"
+	}
+	r.add("samples", "%s", samples)
+	for _, d := range o.Depths {
+		r.add(fmt.Sprintf("bridge depth %d", d.Depth), "acceptance %.4f (%d/%d)", d.Acceptance, d.Accepted, d.Tries)
+	}
+	if o.ResumedFrom > 0 {
+		r.add("resumed", "from iteration %d", o.ResumedFrom)
+	}
 	r.add("time", "%.1f s", o.Seconds)
 	if o.Stopped != "" {
 		r.add("stopped", "%s", o.Stopped)
 	}
-	r.flush()
+	for _, u := range o.Unsaved {
+		r.add("NOT SAVED", "%s", u)
+	}
+	return r.flush()
 }
 
-func finiteAll(xs ...float64) bool {
-	for _, x := range xs {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return false
-		}
-	}
-	return true
-}
-
-func hostname() string {
-	h, _ := os.Hostname()
-	return h
-}
-
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func readJSONFile(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
-func writeTraceFile(path string, tr []vmc.IterStats) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	tw, err := results.NewTraceWriter(f)
+// fmtEst formats value +- error, or the value alone when the error is unknown.
+func fmtEst(v float64, err *float64) string {
 	if err == nil {
-		for _, s := range tr {
-			if err = tw.Write(tracePoint(s)); err != nil {
-				break
-			}
-		}
+		return fmt.Sprintf("%.6g", v)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	return fmt.Sprintf("%.6g +- %.2g", v, *err)
+}
+
+// openStore opens a results store for writing, refusing up front a path that is a file or
+// cannot be written, so that no computation is lost at the end.
+func openStore(dir string) (*results.Store, error) {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, usageError{fmt.Errorf("--store %s is a file, not a directory", dir)}
 	}
+	st, err := results.Open(dir)
 	if err != nil {
-		os.Remove(tmp)
-		return err
+		return nil, usageError{err}
 	}
-	return os.Rename(tmp, path)
+	if err := st.CheckWritable(); err != nil {
+		return nil, usageError{err}
+	}
+	return st, nil
 }
 
 // progress prints a live status line on stderr: in place on a terminal, otherwise a line every
 // few percent so that logs stay short.
 type progress struct {
-	w     io.Writer
-	tty   bool
-	total int
-	every int
-	last  string
-	first int       // first iteration seen by this process
-	t0    time.Time // when it was seen
+	w           io.Writer
+	tty         bool
+	last        string
+	first       int       // first iteration seen by this process
+	t0          time.Time // when it was seen
+	lastMeasure int
 }
 
-func newProgress(w io.Writer, total int) *progress {
+func newProgress(w io.Writer) *progress {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil {
 			tty = st.Mode()&os.ModeCharDevice != 0
 		}
 	}
-	return &progress{w: w, tty: tty, total: total, every: max(1, total/20)}
+	return &progress{w: w, tty: tty, lastMeasure: -1}
 }
 
-func (p *progress) update(s vmc.IterStats) {
-	// A resumed run starts at a later iteration: rate from this run's iterations only.
-	if p.first == 0 {
-		p.first, p.t0 = s.Iter, time.Now()
+func (p *progress) update(g groundstate.Progress) {
+	var line string
+	every := 1
+	switch g.Stage {
+	case "optimize":
+		s := g.Iter
+		// A resumed run starts at a later iteration: rate from this run's iterations only.
+		if p.first == 0 {
+			p.first, p.t0 = s.Iter, time.Now()
+		}
+		left := time.Duration(0)
+		if done := s.Iter - p.first; done > 0 {
+			left = (time.Since(p.t0) / time.Duration(done) * time.Duration(g.Iterations-s.Iter)).Round(time.Second)
+		}
+		line = fmt.Sprintf("iter %d/%d  E = %.8g +- %.2g  Var(E_loc) = %.3g  acc = %.2f  left %v",
+			s.Iter, g.Iterations, s.Energy, s.EnergyErr, s.Variance, s.Acceptance, left)
+		every = max(1, g.Iterations/20)
+		if !p.tty && s.Iter%every != 0 && s.Iter != g.Iterations {
+			return
+		}
+	case "measure":
+		pct := 100 * g.Done / max(g.Total, 1)
+		if !p.tty && pct/10 == p.lastMeasure/10 {
+			return
+		}
+		p.lastMeasure = pct
+		line = fmt.Sprintf("measuring: %d/%d samples per chain (%d%%)", g.Done, g.Total, pct)
+	default:
+		return
 	}
-	left := time.Duration(0)
-	if done := s.Iter - p.first; done > 0 {
-		left = (time.Since(p.t0) / time.Duration(done) * time.Duration(p.total-s.Iter)).Round(time.Second)
-	}
-	line := fmt.Sprintf("iter %d/%d  E = %.8g +- %.2g  Var(E_loc) = %.3g  acc = %.2f  left %v",
-		s.Iter, p.total, s.Energy, s.EnergyErr, s.Variance, s.Acceptance, left)
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		p.last = line
-	} else if s.Iter%p.every == 0 || s.Iter == p.total {
+	} else {
 		fmt.Fprintln(p.w, line)
 	}
 }
@@ -558,5 +466,6 @@ func (p *progress) update(s vmc.IterStats) {
 func (p *progress) done() {
 	if p.tty && p.last != "" {
 		fmt.Fprintln(p.w)
+		p.last = ""
 	}
 }

@@ -194,8 +194,7 @@ func newResultsShowCmd(open resStoreOpener) *cobra.Command {
 			if r.Notes != "" {
 				rep.add("notes", "%s", r.Notes)
 			}
-			rep.flush()
-			return nil
+			return rep.flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the record as stored (JSON) instead of the human-readable report")
@@ -434,8 +433,7 @@ func resPlotScaling(cmd *cobra.Command, s *results.Store, ids []string, pf *resP
 			rep.add("chi2/dof", "%.3g/%d", fit.Chi2, fit.DOF)
 		}
 	}
-	rep.flush()
-	return nil
+	return rep.flush()
 }
 
 func resKindsOf(recs []results.Record) []string {
@@ -504,8 +502,7 @@ func resPlotTrace(cmd *cobra.Command, s *results.Store, id string, pf *resPlotFl
 	for _, ref := range tp.References {
 		rep.add("reference", "%s %.12g", ref.Label, ref.Value)
 	}
-	rep.flush()
-	return nil
+	return rep.flush()
 }
 
 func resPlotCorrelator(cmd *cobra.Command, s *results.Store, id string, pf *resPlotFlags) error {

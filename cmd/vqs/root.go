@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,16 +36,32 @@ Energies are in lattice units (inverse lattice spacing).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{err}
 	})
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("unknown command %q (see vqs --help)", args[0])}
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 	for _, mk := range subcommands {
 		root.AddCommand(mk())
 	}
 	return root
 }
 
-// usageError marks errors in the command line itself (exit status 2).
+// usageError marks errors in the input: the command line, or a file it names (exit status 2).
+// Failures while computing exit with status 1; interrupted runs with 3 (see main).
 type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
+
+// noArgs is cobra.NoArgs as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))}
+	}
+	return nil
+}
 
 // oneLine flattens an error message to a single line.
 func oneLine(err error) string {
@@ -104,15 +121,20 @@ func (r *report) add(name, format string, args ...any) {
 	r.rows = append(r.rows, [2]string{name, fmt.Sprintf(format, args...)})
 }
 
-func (r *report) flush() {
+// flush prints the rows; a failed write (a full disk, a closed pipe) is an error, never a
+// silently lost result.
+func (r *report) flush() error {
 	width := 0
 	for _, row := range r.rows {
 		width = max(width, len(row[0]))
 	}
+	var b strings.Builder
 	for _, row := range r.rows {
-		fmt.Fprintf(r.w, "%-*s  %s\n", width, row[0], row[1])
+		fmt.Fprintf(&b, "%-*s  %s\n", width, row[0], row[1])
 	}
 	r.rows = r.rows[:0]
+	_, err := io.WriteString(r.w, b.String())
+	return err
 }
 
 // finite returns a pointer to x, or nil when x is NaN or infinite, for optional JSON fields.
@@ -121,4 +143,9 @@ func finite(x float64) *float64 {
 		return nil
 	}
 	return &x
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }

@@ -1,0 +1,132 @@
+package groundstate
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"vqs/hamiltonian"
+	"vqs/hamiltonian/ed"
+)
+
+// Summary is the flat form of a Result: the --json output of `vqs ground-state` and the
+// "result" of run.json. Optional numbers are null when unknown; no NaN is ever written.
+type Summary struct {
+	Method         string   `json:"method"`
+	L              int      `json:"L"`
+	Dim            int      `json:"dim"`
+	Sites          int      `json:"sites"`
+	M2             float64  `json:"m2"`
+	Lambda         float64  `json:"lambda"`
+	Energy         float64  `json:"energy"`
+	EnergyErr      float64  `json:"energy_err"`
+	EnergyPerSite  float64  `json:"energy_per_site"`
+	Variance       *float64 `json:"variance"`
+	VarianceErr    *float64 `json:"variance_err"`
+	GaussianEnergy float64  `json:"gaussian_energy"`
+	ExactEnergy    *float64 `json:"exact_energy"`
+	ExactMethod    string   `json:"exact_method,omitempty"`
+	CorrelationCap *float64 `json:"correlation_captured,omitempty"`
+	CorrelationErr *float64 `json:"correlation_captured_err,omitempty"`
+	Acceptance     float64  `json:"acceptance"`
+	VirialRatio    *float64 `json:"virial_ratio"`
+	VirialErr      *float64 `json:"virial_ratio_err"`
+	Phi2           float64  `json:"phi2"`
+	Phi2Err        *float64 `json:"phi2_err"`
+	AbsM           float64  `json:"abs_m"`
+	AbsMErr        *float64 `json:"abs_m_err"`
+	Binder         *float64 `json:"binder"`
+	BinderErr      *float64 `json:"binder_err"`
+	TauInt         *float64 `json:"tau_int"` // of E_loc, in samples per chain
+	ESS            *float64 `json:"ess"`     // effective samples of E_loc in the measurement
+	RHat           *float64 `json:"r_hat"`   // split-R-hat of E_loc across chains
+	Reliable       bool     `json:"reliable"`
+	Samples        int      `json:"samples"`
+	MeasureCut     bool     `json:"measurement_interrupted,omitempty"`
+	Iterations     int      `json:"iterations"`
+	ResumedFrom    int      `json:"resumed_from,omitempty"`
+	Seconds        float64  `json:"seconds"`
+	Status         string   `json:"status"`
+	Stopped        string   `json:"stopped,omitempty"` // why the optimisation ended early
+	Seed           uint64   `json:"seed"`
+	Optimizer      string   `json:"optimizer"`
+	SamplerName    string   `json:"sampler"`
+	Scales         int      `json:"scales"`
+	Width          int      `json:"width"`
+	Init           string   `json:"init"`
+	Params         int      `json:"params"`
+	Levels         []int    `json:"levels"`
+	Depths         []Depth  `json:"bridge_depths,omitempty"`
+	Unsaved        []string `json:"unsaved,omitempty"`
+	Version        string   `json:"version"`
+}
+
+// Depth is the bridge sampler's acceptance at one depth.
+type Depth struct {
+	Depth      int     `json:"depth"`
+	Tries      int     `json:"tries"`
+	Accepted   int     `json:"accepted"`
+	Acceptance float64 `json:"acceptance"`
+}
+
+// Summary flattens the result.
+func (r *Result) Summary() Summary {
+	c, e := r.Config, r.Estimate
+	n := 1
+	for range c.Dim {
+		n *= c.L
+	}
+	s := Summary{Method: "vmc", L: c.L, Dim: c.Dim, Sites: n, M2: c.M2, Lambda: c.Lambda,
+		Energy: e.Energy.Value, EnergyErr: e.Energy.Error, EnergyPerSite: e.Energy.Value / float64(n),
+		Variance: opt(e.Variance.Value), VarianceErr: opt(e.Variance.Error), GaussianEnergy: r.Gaussian.Energy,
+		Acceptance: e.Acceptance, VirialRatio: opt(e.Virial.Value), VirialErr: opt(e.Virial.Error),
+		Phi2: e.Phi2.Value, Phi2Err: opt(e.Phi2.Error), AbsM: e.AbsM.Value, AbsMErr: opt(e.AbsM.Error),
+		Binder: opt(e.Binder.Value), BinderErr: opt(e.Binder.Error), TauInt: opt(e.Energy.Tau), ESS: opt(e.Energy.ESS),
+		RHat: opt(e.Energy.RHat), Reliable: !e.Energy.Unreliable, Samples: e.Samples, MeasureCut: e.Interrupted,
+		Iterations: r.Iterations, ResumedFrom: r.ResumedFrom, Seconds: r.Seconds, Status: r.Status.String(),
+		Seed: c.Seed, Optimizer: c.Optimizer, SamplerName: c.Sampler, Scales: c.Ansatz.Scales, Width: c.Ansatz.Width,
+		Init: c.Ansatz.Init, Params: len(r.Params), Levels: r.Levels, Unsaved: r.Unsaved, Version: r.Version}
+	if r.Status.Early() {
+		s.Stopped = r.Reason
+	}
+	if r.Exact != nil {
+		s.ExactEnergy, s.ExactMethod = opt(r.Exact.Energy), r.Exact.Method
+	}
+	if r.Correlation != nil {
+		s.CorrelationCap, s.CorrelationErr = opt(r.Correlation.Value), opt(r.Correlation.Error)
+	}
+	for _, d := range r.Depths {
+		s.Depths = append(s.Depths, Depth{Depth: d.Depth, Tries: d.Tries, Accepted: d.Accepted, Acceptance: d.MeanProb})
+	}
+	return s
+}
+
+// opt returns a pointer to x, or nil when x is NaN or infinite, for optional JSON fields.
+func opt(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+// exactReference returns an exact E0 when one is cheap: the free theory at lambda = 0, or a
+// converged ED on a tiny lattice (truncation change below 1e-7 relative, far below any VMC
+// error bar there).
+func exactReference(ctx context.Context, m *hamiltonian.Model) (*Reference, bool) {
+	if m.Lambda == 0 {
+		f, err := hamiltonian.NewFreeTheory(m.Lattice, m.M2)
+		if err != nil {
+			return nil, false
+		}
+		return &Reference{Energy: f.Energy(), Method: "free theory"}, true
+	}
+	if m.N > 4 {
+		return nil, false
+	}
+	nmax := map[int]int{1: 60, 2: 30, 3: 16, 4: 18}[m.N]
+	res, err := ed.Solve(ctx, m, ed.Config{NMax: nmax, Convergence: true})
+	if err != nil || math.IsNaN(res.TruncationChange) || math.Abs(res.TruncationChange) > 1e-7*math.Max(1, math.Abs(res.Energy)) {
+		return nil, false
+	}
+	return &Reference{Energy: res.Energy, Method: fmt.Sprintf("ED, nmax %d, truncation change %.1g", nmax, res.TruncationChange)}, true
+}

@@ -1,0 +1,234 @@
+// Package scan runs finite-size scans: the VMC ground state (package groundstate) at several
+// lattice sizes with its references (Gaussian bound, exact values where cheap), every result in
+// a results store, and the infinite-volume extrapolation of E0/N.
+//
+// A scan resumes: a size whose computation is already in the store is reused, and the size in
+// progress keeps a checkpoint inside the store (<store>/checkpoints/<run key>/), so a scan that
+// is killed or preempted and run again continues where it stopped. Records are stored under
+// their run key, so two identical scans running at once store each size once.
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"vqs/buildinfo"
+	"vqs/groundstate"
+	"vqs/hamiltonian"
+	"vqs/results"
+	"vqs/stats"
+	"vqs/vmc"
+)
+
+// CheckpointDir is the subdirectory of the store that holds the sizes in progress.
+const CheckpointDir = "checkpoints"
+
+// Config is one scan. GroundState is the template of every size (its L is replaced; its Dir,
+// Resume and Force are ignored).
+type Config struct {
+	Sizes       []int
+	GroundState groundstate.Config
+	Store       string  // results store directory (required)
+	Jobs        int     // sizes computed at the same time (0: 1; each already uses every core)
+	XPower      float64 // abscissa 1/L^XPower of the extrapolation (0: 1/N)
+}
+
+// Row is one size of a scan.
+type Row struct {
+	L, Sites int
+	Energy   stats.Estimate
+	Variance stats.Estimate
+	Gaussian float64
+	Exact    *groundstate.Reference
+	ID       string // the record in the store
+	Reused   bool   // found in the store, not computed by this scan
+	Resumed  int    // the iteration a checkpointed size resumed from (0: started fresh)
+	Trace    string // the record's trace, relative to the store
+}
+
+// Result is a finished (or interrupted) scan.
+type Result struct {
+	Rows []Row // the sizes that finished, ascending
+	// Fit is the infinite-volume extrapolation (nil with fewer than two sizes).
+	Fit *results.ScalingFit
+	// Interrupted is set when the context was cancelled: unfinished sizes are checkpointed in
+	// the store and are continued by running the same scan again.
+	Interrupted bool
+}
+
+// Progress reports a scan: a size starting or found in the store, and the ground-state
+// progress of the sizes running.
+type Progress struct {
+	L      int
+	Event  string // "start", "resume", "reused" or "run"
+	ID     string // with "reused": the record found
+	Resume int    // with "resume": the iteration
+	Run    groundstate.Progress
+}
+
+// Validate reports whether cfg can run.
+func (c Config) Validate() error {
+	if len(c.Sizes) == 0 {
+		return errors.New("scan: no lattice sizes")
+	}
+	if c.Store == "" {
+		return errors.New("scan: no results store")
+	}
+	if c.Jobs < 0 {
+		return fmt.Errorf("scan: jobs must be >= 0, got %d", c.Jobs)
+	}
+	if c.XPower < 0 || c.XPower != c.XPower || c.XPower > 1e6 {
+		return fmt.Errorf("scan: the extrapolation power must be a number >= 0, got %v", c.XPower)
+	}
+	for _, l := range c.Sizes {
+		g := c.GroundState
+		g.L = l
+		if err := g.Validate(); err != nil {
+			return fmt.Errorf("L = %d: %w", l, err)
+		}
+	}
+	return nil
+}
+
+// Run computes (or finds in the store) every size and the extrapolation. The references of
+// each size are stored once per problem.
+func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sizes := slices.Compact(slices.Sorted(slices.Values(cfg.Sizes)))
+	st, err := results.Open(cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	jobs := max(cfg.Jobs, 1)
+	rows := make([]Row, len(sizes))
+	errs := make([]error, len(sizes))
+	var mu sync.Mutex // one progress call at a time
+	report := func(p Progress) {
+		if progress != nil {
+			mu.Lock()
+			progress(p)
+			mu.Unlock()
+		}
+	}
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for i, l := range sizes {
+		sem <- struct{}{} // sizes start in order, at most jobs at a time
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				errs[i] = ctx.Err()
+				return
+			}
+			rows[i], errs[i] = runSize(ctx, st, cfg, l, report)
+		}()
+	}
+	wg.Wait()
+	res := &Result{}
+	for i := range rows {
+		if errs[i] != nil {
+			if errors.Is(errs[i], context.Canceled) || errors.Is(errs[i], context.DeadlineExceeded) || ctx.Err() != nil {
+				res.Interrupted = true
+				continue
+			}
+			return nil, fmt.Errorf("L = %d: %w", sizes[i], errs[i])
+		}
+		res.Rows = append(res.Rows, rows[i])
+	}
+	if len(res.Rows) >= 2 {
+		var pts []results.ScalingPoint
+		for _, r := range res.Rows {
+			n := float64(r.Sites)
+			pts = append(pts, results.ScalingPoint{L: r.L, EPerSite: r.Energy.Value / n, Err: r.Energy.Error / n})
+		}
+		f, err := results.FitScaling(pts, cfg.GroundState.WithDefaults().Dim, cfg.XPower)
+		if err == nil {
+			res.Fit = &f
+		}
+	}
+	return res, nil
+}
+
+// runSize finds one size in the store or computes it, resuming its checkpoint if there is one.
+func runSize(ctx context.Context, st *results.Store, cfg Config, L int, report func(Progress)) (Row, error) {
+	g := cfg.GroundState
+	g.L, g.Resume, g.Force = L, false, false
+	m, err := g.Model()
+	if err != nil {
+		return Row{}, err
+	}
+	row := Row{L: L, Sites: m.N}
+	h, err := hamiltonian.SolveHartree(m)
+	if err != nil {
+		return row, err
+	}
+	row.Gaussian = h.Energy
+	p := results.Params{L: m.L, Dim: m.Dim, M2: m.M2, Lambda: m.Lambda}
+	if _, _, err := st.PutOnce(referenceRecord(results.KindGaussian, p, h.Energy, "Hartree bound")); err != nil {
+		return row, err
+	}
+	vp := p
+	vp.Extra = g.Extra()
+	key := results.Key(results.KindScan, vp)
+	if rec, err := st.Get(key); err == nil && rec.Status == results.StatusDone {
+		report(Progress{L: L, Event: "reused", ID: rec.ID})
+		row.Reused = true
+		return fromRecord(row, rec), nil
+	}
+	// The size in progress lives in the store, so that a killed scan resumes it.
+	g.Dir = filepath.Join(st.Dir(), CheckpointDir, key)
+	if cp, err := groundstate.LoadCheckpoint(g.Dir); err == nil {
+		g.Resume = true
+		row.Resumed = cp.Iter
+		report(Progress{L: L, Event: "resume", Resume: cp.Iter})
+	} else {
+		g.Force = true // a directory without a checkpoint holds nothing to keep
+		report(Progress{L: L, Event: "start"})
+	}
+	res, err := groundstate.Run(ctx, g, func(gp groundstate.Progress) { report(Progress{L: L, Event: "run", Run: gp}) })
+	if err != nil {
+		return row, err
+	}
+	if res.Status == vmc.Interrupted || res.Status == vmc.TimedOut {
+		return row, context.Canceled // checkpointed in g.Dir; not stored as done
+	}
+	if res.Exact != nil {
+		if _, _, err := st.PutOnce(referenceRecord(results.KindExact, p, res.Exact.Energy, res.Exact.Method)); err != nil {
+			return row, err
+		}
+	}
+	rec, existed, err := res.Save(st, results.KindScan, true)
+	if err != nil {
+		return row, err
+	}
+	os.RemoveAll(g.Dir)
+	row.Reused = existed // an identical scan running at the same time stored it first
+	return fromRecord(row, rec), nil
+}
+
+func fromRecord(row Row, rec results.Record) Row {
+	row.Energy = rec.Estimates[results.EstEnergy]
+	row.Variance = rec.Estimates[results.EstVariance]
+	row.ID, row.Trace = rec.ID, rec.Trace
+	if e, ok := rec.Estimates["exact_energy"]; ok {
+		how, _ := rec.Meta["exact_method"].(string)
+		row.Exact = &groundstate.Reference{Energy: e.Value, Method: how}
+	}
+	return row
+}
+
+// referenceRecord is a deterministic reference value, stored once per problem.
+func referenceRecord(kind string, p results.Params, e float64, how string) *results.Record {
+	n := float64(p.Sites())
+	return &results.Record{Kind: kind, Status: results.StatusDone, Version: buildinfo.Version(), Params: p, Notes: how,
+		Estimates: map[string]results.Estimate{results.EstEnergy: results.Exact(e), results.EstEnergyPerSite: results.Exact(e / n)}}
+}
