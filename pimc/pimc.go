@@ -72,15 +72,9 @@ type Config struct {
 	SkipBetaCheck bool
 }
 
-// Estimate is a Monte Carlo mean over independent chains.
-type Estimate struct {
-	Mean float64
-	Err  float64 // sqrt(sum_c err_c^2)/C with err_c from the Gamma method
-	// BinErr is the same combination with blocking errors: an independent estimate of Err.
-	BinErr float64
-	Tau    float64 // integrated autocorrelation time in samples, averaged over chains
-	ESS    float64 // effective sample size summed over chains
-}
+// Estimate is a Monte Carlo mean over independent chains with its error, blocking error,
+// tau_int, ESS and split-R-hat (package stats).
+type Estimate = stats.Estimate
 
 // Point is the measurement at one time spacing.
 type Point struct {
@@ -100,7 +94,7 @@ type Point struct {
 }
 
 // Corrected returns Energy.Mean - GaussianShift, the point of the Gaussian extrapolation.
-func (p Point) Corrected() float64 { return p.Energy.Mean - p.GaussianShift }
+func (p Point) Corrected() float64 { return p.Energy.Value - p.GaussianShift }
 
 // BetaCheck compares the energy at the largest eps with a rerun at twice the beta.
 type BetaCheck struct {
@@ -296,8 +290,8 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 	dbl, err := p.measure(ctx, i, base.Eps, 2*base.Lt, "beta-check", progress)
 	if dbl != nil {
 		bc := &BetaCheck{Eps: base.Eps, Base: base, Double: *dbl}
-		bc.Diff = dbl.Energy.Mean - base.Energy.Mean
-		bc.Sigmas = stats.CombinedSigmas(dbl.Energy.Mean, dbl.Energy.Err, base.Energy.Mean, base.Energy.Err)
+		bc.Diff = dbl.Energy.Value - base.Energy.Value
+		bc.Sigmas = stats.CombinedSigmas(dbl.Energy.Value, dbl.Energy.Error, base.Energy.Value, base.Energy.Error)
 		bc.GaussianDiff = dbl.GaussianShift - base.GaussianShift
 		bc.Flagged = math.Abs(bc.Sigmas) > BetaCheckSigmas
 		res.BetaCheck = bc
@@ -310,7 +304,7 @@ func (r *Result) fit() {
 	n := len(r.Points)
 	eps, raw, cor, errs := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	for i, p := range r.Points {
-		eps[i], raw[i], cor[i], errs[i] = p.Eps, p.Energy.Mean, p.Corrected(), p.Energy.Err
+		eps[i], raw[i], cor[i], errs[i] = p.Eps, p.Energy.Value, p.Corrected(), p.Energy.Error
 	}
 	if f, err := Extrapolate(eps, raw, errs); err == nil {
 		r.Raw = &f
@@ -458,22 +452,5 @@ func sliceAverages(m *hamiltonian.Model, phi []float64, lt int) (virial, potenti
 	return virial / l, potential / l, phi2 / (l * float64(ns))
 }
 
-// combine averages independent chains of equal length.
-func combine(chains [][]float64) Estimate {
-	c := float64(len(chains))
-	var e Estimate
-	var v, vb float64
-	for _, s := range chains {
-		e.Mean += stats.Mean(s) / c
-		err := stats.ErrorOfMean(s)
-		v += err * err
-		b := stats.BinningError(s).Error
-		vb += b * b
-		a := stats.IntegratedAutocorr(s)
-		e.Tau += a.Tau / c
-		e.ESS += a.ESS
-	}
-	e.Err = math.Sqrt(v) / c
-	e.BinErr = math.Sqrt(vb) / c
-	return e
-}
+// combine pools independent chains.
+func combine(chains [][]float64) Estimate { return stats.Pool(chains) }

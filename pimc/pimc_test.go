@@ -111,17 +111,17 @@ func TestAnharmonicOscillator(t *testing.T) {
 	for _, p := range res.Points {
 		e, x2 := transferSingleSite(ahoM2, ahoLambda, p.Eps, p.Lt)
 		t.Logf("eps %.3f Lt %d: E %.5f +- %.5f (blocking %.5f, tau %.2f), exact %.5f; <x^2> %.5f +- %.5f, exact %.5f; acceptance %.2f",
-			p.Eps, p.Lt, p.Energy.Mean, p.Energy.Err, p.Energy.BinErr, p.Energy.Tau, e, p.Phi2.Mean, p.Phi2.Err, x2, p.Acceptance)
-		if z := (p.Energy.Mean - e) / p.Energy.Err; math.Abs(z) > 3.5 {
-			t.Errorf("eps %v: energy %v +- %v is %.1f sigma from the exact %v", p.Eps, p.Energy.Mean, p.Energy.Err, z, e)
+			p.Eps, p.Lt, p.Energy.Value, p.Energy.Error, p.Energy.BlockErr, p.Energy.Tau, e, p.Phi2.Value, p.Phi2.Error, x2, p.Acceptance)
+		if z := (p.Energy.Value - e) / p.Energy.Error; math.Abs(z) > 3.5 {
+			t.Errorf("eps %v: energy %v +- %v is %.1f sigma from the exact %v", p.Eps, p.Energy.Value, p.Energy.Error, z, e)
 		}
-		if z := (p.Phi2.Mean - x2) / p.Phi2.Err; math.Abs(z) > 3.5 {
-			t.Errorf("eps %v: <x^2> %v +- %v is %.1f sigma from the exact %v", p.Eps, p.Phi2.Mean, p.Phi2.Err, z, x2)
+		if z := (p.Phi2.Value - x2) / p.Phi2.Error; math.Abs(z) > 3.5 {
+			t.Errorf("eps %v: <x^2> %v +- %v is %.1f sigma from the exact %v", p.Eps, p.Phi2.Value, p.Phi2.Error, z, x2)
 		}
-		if r := p.Energy.BinErr / p.Energy.Err; r < 0.7 || r > 1.4 {
-			t.Errorf("eps %v: blocking error %v and Gamma-method error %v disagree", p.Eps, p.Energy.BinErr, p.Energy.Err)
+		if r := p.Energy.BlockErr / p.Energy.Error; r < 0.7 || r > 1.4 {
+			t.Errorf("eps %v: blocking error %v and Gamma-method error %v disagree", p.Eps, p.Energy.BlockErr, p.Energy.Error)
 		}
-		eps, exact, sig = append(eps, p.Eps), append(exact, e), append(sig, p.Energy.Err)
+		eps, exact, sig = append(eps, p.Eps), append(exact, e), append(sig, p.Energy.Error)
 	}
 	// The extrapolation of the exact values shows how far eps^4 terms bias it: it must be
 	// small against the statistical error for the 3-sigma test below to test statistics.
@@ -169,11 +169,11 @@ func TestFreeTheory(t *testing.T) {
 	for _, p := range res.Points {
 		ex, _ := FreeSlice(free.Omega, p.Eps, p.Lt)
 		t.Logf("eps %.2f Lt %d: E %.4f +- %.4f (exact %.4f), V %.4f +- %.4f, phi2 %.4f +- %.4f, tau %.2f, acceptance %.2f",
-			p.Eps, p.Lt, p.Energy.Mean, p.Energy.Err, ex.Energy, p.Potential.Mean, p.Potential.Err, p.Phi2.Mean, p.Phi2.Err, p.Energy.Tau, p.Acceptance)
-		check("energy", p.Eps, p.Energy.Mean, p.Energy.Err, ex.Energy)
-		check("potential", p.Eps, p.Potential.Mean, p.Potential.Err, ex.Potential)
-		check("phi^2", p.Eps, p.Phi2.Mean, p.Phi2.Err, ex.Phi2)
-		check("Gaussian-subtracted energy", p.Eps, p.Corrected(), p.Energy.Err, e0)
+			p.Eps, p.Lt, p.Energy.Value, p.Energy.Error, ex.Energy, p.Potential.Value, p.Potential.Error, p.Phi2.Value, p.Phi2.Error, p.Energy.Tau, p.Acceptance)
+		check("energy", p.Eps, p.Energy.Value, p.Energy.Error, ex.Energy)
+		check("potential", p.Eps, p.Potential.Value, p.Potential.Error, ex.Potential)
+		check("phi^2", p.Eps, p.Phi2.Value, p.Phi2.Error, ex.Phi2)
+		check("Gaussian-subtracted energy", p.Eps, p.Corrected(), p.Energy.Error, e0)
 		if math.Abs(p.GaussianShift-(ex.Energy-e0)) > 1e-12 {
 			t.Errorf("eps %v: Gaussian shift %v, exact error of the free estimator %v", p.Eps, p.GaussianShift, ex.Energy-e0)
 		}
@@ -276,7 +276,7 @@ func TestReproducible(t *testing.T) {
 		if a.Points[i].Energy != b.Points[i].Energy {
 			t.Errorf("point %d: %+v then %+v with the same seed", i, a.Points[i].Energy, b.Points[i].Energy)
 		}
-		if a.Points[i].Energy.Mean == c.Points[i].Energy.Mean {
+		if a.Points[i].Energy.Value == c.Points[i].Energy.Value {
 			t.Errorf("point %d: seeds %d and %d give the same energy", i, cfg.Seed-1, cfg.Seed)
 		}
 	}
@@ -300,7 +300,7 @@ func TestBetaCheckFlagsShortBeta(t *testing.T) {
 	if math.Abs(bc.GaussianDiff-want) > 1e-12 {
 		t.Errorf("Gaussian prediction %v, exact free difference %v", bc.GaussianDiff, want)
 	}
-	if !bc.Flagged || math.Abs(bc.Diff-want) > 4*math.Hypot(bc.Base.Energy.Err, bc.Double.Energy.Err) {
+	if !bc.Flagged || math.Abs(bc.Diff-want) > 4*math.Hypot(bc.Base.Energy.Error, bc.Double.Energy.Error) {
 		t.Errorf("difference %v (%.1f sigma, flagged %v), exact %v", bc.Diff, bc.Sigmas, bc.Flagged, want)
 	}
 }

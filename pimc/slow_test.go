@@ -22,7 +22,7 @@ func TestSlow2x2AgainstED(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range res.Points {
-		t.Logf("eps %.2f Lt %d: E %.4f +- %.4f (blocking %.4f, tau %.2f), subtracted %.4f", p.Eps, p.Lt, p.Energy.Mean, p.Energy.Err, p.Energy.BinErr, p.Energy.Tau, p.Corrected())
+		t.Logf("eps %.2f Lt %d: E %.4f +- %.4f (blocking %.4f, tau %.2f), subtracted %.4f", p.Eps, p.Lt, p.Energy.Value, p.Energy.Error, p.Energy.BlockErr, p.Energy.Tau, p.Corrected())
 	}
 	for name, f := range map[string]*Fit{"raw": res.Raw, "gaussian": res.GaussianFit} {
 		t.Logf("%s: E0 %.4f +- %.4f (ED %.5f), slope %.2f +- %.2f, chi2 %.2f/%d", name, f.E0, f.ErrScaled, ed2x2, f.Slope, f.SlopeErr, f.Chi2, f.DOF)

@@ -89,6 +89,12 @@ func (s *Store) Put(rec *Record) error {
 	if rec.Schema == 0 {
 		rec.Schema = SchemaVersion
 	}
+	for k, v := range rec.Meta {
+		// JSON has no NaN: an unknown number is written as null.
+		if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			rec.Meta[k] = nil
+		}
+	}
 	if rec.Host == "" {
 		rec.Host, _ = os.Hostname()
 	}

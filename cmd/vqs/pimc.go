@@ -247,7 +247,7 @@ func pimcProgress(w io.Writer, points int) func(pimc.Progress) {
 }
 
 func estJSON(e pimc.Estimate) pimcEstimateJSON {
-	return pimcEstimateJSON{Mean: finite(e.Mean), Err: finite(e.Err), BinErr: finite(e.BinErr), Tau: finite(e.Tau), ESS: finite(e.ESS)}
+	return pimcEstimateJSON{Mean: finite(e.Value), Err: finite(e.Error), BinErr: finite(e.BlockErr), Tau: finite(e.Tau), ESS: finite(e.ESS)}
 }
 
 func pointJSON(p pimc.Point) pimcPointJSON {
@@ -306,7 +306,7 @@ func printPimc(w io.Writer, res *pimc.Result, out pimcJSON) {
 	fmt.Fprintf(w, "%-7s %5s %7s  %-24s %-24s %8s %6s %7s %12s %8s\n", "eps", "Lt", "beta", "E(eps)", "E(eps) - Gaussian shift", "tau_int", "acc", "step", "samples", "seconds")
 	for _, p := range res.Points {
 		fmt.Fprintf(w, "%-7g %5d %7.3f  %-24s %-24s %8.2f %6.3f %7.4f %7dx%-4d %8.1f\n", p.Eps, p.Lt, p.Beta,
-			pm(p.Energy.Mean, p.Energy.Err), pm(p.Corrected(), p.Energy.Err), p.Energy.Tau, p.Acceptance, p.StepSize,
+			pm(p.Energy.Value, p.Energy.Error), pm(p.Corrected(), p.Energy.Error), p.Energy.Tau, p.Acceptance, p.StepSize,
 			p.Samples, p.Chains, p.Seconds)
 	}
 	fmt.Fprintln(w)
@@ -332,7 +332,7 @@ func printPimc(w io.Writer, res *pimc.Result, out pimcJSON) {
 			flag = "FLAGGED: beta may be too small for the gap"
 		}
 		r.add("beta check", "eps %g: E(beta = %.4g) - E(beta = %.4g) = %s, %.2f sigma; %s (Gaussian theory predicts %.2g)",
-			bc.Eps, bc.Double.Beta, bc.Base.Beta, pm(bc.Diff, math.Hypot(bc.Double.Energy.Err, bc.Base.Energy.Err)), bc.Sigmas, flag, bc.GaussianDiff)
+			bc.Eps, bc.Double.Beta, bc.Base.Beta, pm(bc.Diff, math.Hypot(bc.Double.Energy.Error, bc.Base.Energy.Error)), bc.Sigmas, flag, bc.GaussianDiff)
 	} else {
 		r.add("beta check", "not run")
 	}
@@ -375,11 +375,11 @@ func pimcRecord(res *pimc.Result, started time.Time, runErr error) *results.Reco
 		sub := results.Curve{Label: "E(eps) - Gaussian shift vs eps^2"}
 		for _, p := range res.Points {
 			cur.X = append(cur.X, p.Eps*p.Eps)
-			cur.Y = append(cur.Y, p.Energy.Mean)
-			cur.Err = append(cur.Err, p.Energy.Err)
+			cur.Y = append(cur.Y, p.Energy.Value)
+			cur.Err = append(cur.Err, p.Energy.Error)
 			sub.X = append(sub.X, p.Eps*p.Eps)
 			sub.Y = append(sub.Y, p.Corrected())
-			sub.Err = append(sub.Err, p.Energy.Err)
+			sub.Err = append(sub.Err, p.Energy.Error)
 		}
 		acc, tau := 0.0, 0.0
 		for _, p := range res.Points {
@@ -387,11 +387,13 @@ func pimcRecord(res *pimc.Result, started time.Time, runErr error) *results.Reco
 			tau = math.Max(tau, p.Energy.Tau)
 		}
 		rec.Curves = map[string]results.Curve{"energy_vs_eps2": cur, "energy_vs_eps2_gaussian_subtracted": sub}
-		rec.Estimates[results.EstAcceptance] = results.Estimate{Value: acc, Error: math.NaN()}
-		rec.Estimates[results.EstTauInt] = results.Estimate{Value: tau, Error: math.NaN()}
+		rec.Meta = map[string]any{"acceptance": acc, "tau_int": tau}
 	}
 	if bc := res.BetaCheck; bc != nil {
-		rec.Estimates["beta_check_sigmas"] = results.Estimate{Value: bc.Sigmas, Error: math.NaN()}
+		if rec.Meta == nil {
+			rec.Meta = map[string]any{}
+		}
+		rec.Meta["beta_check_sigmas"] = bc.Sigmas
 		if bc.Flagged {
 			rec.Notes = strings.TrimSpace(rec.Notes + fmt.Sprintf(" beta check flagged: E(2 beta) - E(beta) = %.3g sigma", bc.Sigmas))
 		}

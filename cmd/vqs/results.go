@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,57 +40,34 @@ ignored. Energies are in lattice units.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&storeDir, "store", results.DefaultDir, "directory of the run store (created if missing)")
-	open := func() (*results.Store, error) { return results.Open(storeDir) }
+	// Reading commands never create a store: a mistyped path is an error, not an empty listing.
+	open := func() (*results.Store, error) {
+		if fi, err := os.Stat(storeDir); err != nil || !fi.IsDir() {
+			return nil, usageError{fmt.Errorf("no results store at %s (--store names the directory that commands wrote with --store)", storeDir)}
+		}
+		return results.Open(storeDir)
+	}
 	cmd.AddCommand(newResultsListCmd(open), newResultsShowCmd(open), newResultsTableCmd(open), newResultsPlotCmd(open))
 	return cmd
 }
 
 type resStoreOpener func() (*results.Store, error)
 
-// resWarnProblems prints one line per unreadable file.
-func resWarnProblems(w io.Writer, probs []results.Problem) {
+// selectRecords runs the store query and reports unreadable files on stderr, one line each.
+func selectRecords(cmd *cobra.Command, s *results.Store, f results.Filter) ([]results.Record, error) {
+	recs, probs, err := s.Select(f)
 	for _, p := range probs {
-		fmt.Fprintf(w, "vqs: warning: skipped %s\n", p.Error())
+		fmt.Fprintf(cmd.ErrOrStderr(), "vqs: warning: skipped %s\n", p.Error())
 	}
-}
-
-// resSelectRecords returns the records with the given IDs in that order, or all records when
-// no IDs are given, after the kind filter.
-func resSelectRecords(cmd *cobra.Command, s *results.Store, ids []string, kinds []string) ([]results.Record, error) {
-	var recs []results.Record
-	if len(ids) > 0 {
-		for _, id := range ids {
-			r, err := s.Get(id)
-			if err != nil {
-				return nil, fmt.Errorf("record %s: %v", id, oneLine(err))
-			}
-			recs = append(recs, r)
-		}
-	} else {
-		all, probs, err := s.List()
-		if err != nil {
-			return nil, err
-		}
-		resWarnProblems(cmd.ErrOrStderr(), probs)
-		recs = all
+	if err != nil {
+		return nil, usageError{err}
 	}
-	if len(kinds) == 0 {
-		return recs, nil
-	}
-	var out []results.Record
-	for _, r := range recs {
-		for _, k := range kinds {
-			if r.Kind == k {
-				out = append(out, r)
-				break
-			}
-		}
-	}
-	return out, nil
+	return recs, nil
 }
 
 func newResultsListCmd(open resStoreOpener) *cobra.Command {
 	var kinds []string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "One line per stored run: id, kind, status, parameters, energy, start time",
@@ -100,9 +77,14 @@ func newResultsListCmd(open resStoreOpener) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recs, err := resSelectRecords(cmd, s, nil, kinds)
+			recs, err := selectRecords(cmd, s, results.Filter{Kinds: kinds})
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), struct {
+					Records []results.Record `json:"records"`
+				}{recs})
 			}
 			rows := [][]string{{"id", "kind", "status", "L", "dim", "m2", "lambda", "energy", "started (UTC)"}}
 			for _, r := range recs {
@@ -121,6 +103,7 @@ func newResultsListCmd(open resStoreOpener) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringSliceVar(&kinds, "kind", nil, "only runs of these kinds (comma-separated: ground-state, exact, gaussian, pimc, scan, ...)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print {\"records\": [...]} (the records as stored) instead of the table")
 	return cmd
 }
 
@@ -155,13 +138,22 @@ func newResultsShowCmd(open resStoreOpener) *cobra.Command {
 			for _, k := range resSortedKeys(r.Params.Extra) {
 				rep.add("  "+k, "%v", r.Params.Extra[k])
 			}
-			for _, k := range resEstimateOrder(r.Estimates) {
+			for _, k := range results.EstimateOrder(r.Estimates) {
 				e := r.Estimates[k]
 				note := ""
-				if e.Error == 0 {
+				switch {
+				case e.Error == 0:
 					note = "  (exact)"
+				case e.Unreliable:
+					note = "  UNRELIABLE (stuck or too short chains)"
+				}
+				if e.Tau > 0 {
+					note += fmt.Sprintf("  tau_int %.3g", e.Tau)
 				}
 				rep.add(k, "%s%s", results.FormatEstimate(e), note)
+			}
+			for _, k := range resSortedKeys(r.Meta) {
+				rep.add(k, "%v", fmtMeta(r.Meta[k]))
 			}
 			for _, k := range resSortedKeys(r.Curves) {
 				rep.add("curve "+k, "%d points", len(r.Curves[k].Y))
@@ -222,7 +214,7 @@ error, e.g. 1118.4841(12), and exact values with 12 significant digits; csv writ
 			if err != nil {
 				return err
 			}
-			recs, err := resSelectRecords(cmd, s, args, kinds)
+			recs, err := selectRecords(cmd, s, results.Filter{IDs: args, Kinds: kinds})
 			if err != nil {
 				return err
 			}
@@ -318,114 +310,47 @@ func newResultsPlotCmd(open resStoreOpener) *cobra.Command {
 	return cmd
 }
 
-// resEnergyPerSite returns E/N of a run: energy_per_site, or energy/N.
-func resEnergyPerSite(r results.Record) (results.Estimate, bool) {
-	if e, ok := r.Estimates[results.EstEnergyPerSite]; ok && !math.IsNaN(e.Value) {
-		return e, true
-	}
-	if e, ok := r.Estimates[results.EstEnergy]; ok && !math.IsNaN(e.Value) {
-		if n := r.Params.Sites(); n > 0 {
-			return results.Estimate{Value: e.Value / float64(n), Error: e.Error / float64(n)}, true
-		}
-	}
-	return results.Estimate{}, false
-}
-
-type resCouplings struct {
-	dim       int
-	m2, lambd float64
-}
-
-func (c resCouplings) String() string {
-	return fmt.Sprintf("dim %d, m2 = %s, lambda = %s", c.dim, resFmtG(c.m2), resFmtG(c.lambd))
-}
-
 func resPlotScaling(cmd *cobra.Command, s *results.Store, ids []string, pf *resPlotFlags) error {
-	var kinds []string
+	f := results.Filter{IDs: ids}
 	if len(ids) == 0 {
-		kinds = pf.runKind
+		f.Kinds = pf.runKind
+		fl := cmd.Flags()
+		if fl.Changed("dim") {
+			f.Dim = pf.dim
+		}
+		if fl.Changed("m2") {
+			f.M2 = &pf.m2
+		}
+		if fl.Changed("lambda") {
+			f.Lambda = &pf.lambda
+		}
 	}
-	recs, err := resSelectRecords(cmd, s, ids, kinds)
+	set, err := s.ScalingData(f, !pf.noRefs)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	fl := cmd.Flags()
-	var data []results.Record
-	for _, r := range recs {
-		if len(ids) == 0 && ((fl.Changed("dim") && r.Params.Dim != pf.dim) ||
-			(fl.Changed("m2") && r.Params.M2 != pf.m2) || (fl.Changed("lambda") && r.Params.Lambda != pf.lambda)) {
-			continue
-		}
-		if _, ok := resEnergyPerSite(r); ok {
-			data = append(data, r)
-		}
-	}
-	if len(data) == 0 {
-		return fmt.Errorf("no runs with an energy to plot (store %s)", s.Dir())
-	}
-	sets := map[resCouplings]int{}
-	for _, r := range data {
-		sets[resCouplings{r.Params.Dim, r.Params.M2, r.Params.Lambda}]++
-	}
-	if len(sets) > 1 {
-		var names []string
-		for c, n := range sets {
-			names = append(names, fmt.Sprintf("%s (%d runs)", c, n))
-		}
-		sort.Strings(names)
-		return usageError{fmt.Errorf("the runs have different parameters: %s; choose one set with --dim, --m2 and --lambda, or give IDs", strings.Join(names, "; "))}
-	}
-	c := resCouplings{data[0].Params.Dim, data[0].Params.M2, data[0].Params.Lambda}
-	sp := results.ScalingPlot{
-		Title:  pf.title,
-		Dim:    c.dim,
-		XPower: pf.xPower,
-		Fit:    !pf.noFit,
-		Data:   results.ScalingSeries{Label: "E0/N (" + strings.Join(resKindsOf(data), ", ") + ")"},
-	}
+	couplings := fmt.Sprintf("dim %d, m2 = %s, lambda = %s", set.Dim, resFmtG(set.M2), resFmtG(set.Lambda))
+	sp := results.ScalingPlot{Title: pf.title, Dim: set.Dim, XPower: pf.xPower, Fit: !pf.noFit, Data: set.Data,
+		ReferencePoints: set.References}
 	if sp.Title == "" {
-		sp.Title = "Finite-size scaling, " + c.String()
+		sp.Title = "Finite-size scaling, " + couplings
 	}
-	sizes := map[int]bool{}
-	for _, r := range data {
-		e, _ := resEnergyPerSite(r)
-		sp.Data.Points = append(sp.Data.Points, results.ScalingPoint{L: r.Params.L, EPerSite: e.Value, Err: e.Error})
-		sizes[r.Params.L] = true
-	}
-	if sp.Fit && len(sizes) < 2 {
+	if sp.Fit && len(set.Counts) < 2 {
 		fmt.Fprintln(cmd.ErrOrStderr(), "vqs: warning: only one lattice size; no fit")
 		sp.Fit = false
-	}
-	if !pf.noRefs {
-		all, _, err := s.List() // problems were reported above when listing
-		if err != nil {
-			return err
-		}
-		for _, ref := range []struct{ kind, label string }{
-			{results.KindExact, "exact"}, {results.KindGaussian, "Gaussian variational bound"},
-		} {
-			series := results.ScalingSeries{Label: ref.label}
-			for _, r := range all {
-				if r.Kind != ref.kind || r.Params.Dim != c.dim || r.Params.M2 != c.m2 || r.Params.Lambda != c.lambd {
-					continue
-				}
-				if e, ok := resEnergyPerSite(r); ok {
-					series.Points = append(series.Points, results.ScalingPoint{L: r.Params.L, EPerSite: e.Value, Err: e.Error})
-				}
-			}
-			if len(series.Points) > 0 {
-				sp.ReferencePoints = append(sp.ReferencePoints, series)
-			}
-		}
 	}
 	fit, err := results.PlotScaling(pf.out, sp)
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
-	rep := &report{w: out}
+	rep := &report{w: cmd.OutOrStdout()}
 	rep.add("figure", "%s", pf.out)
-	rep.add("runs", "%d (%s)", len(data), c)
+	rep.add("runs", "%d (%s)", len(set.Records), couplings)
+	for _, L := range resSortedInts(set.Counts) {
+		if n := set.Counts[L]; n > 1 {
+			rep.add("repeats", "L = %d: %d runs, all drawn and fitted", L, n)
+		}
+	}
 	if fit != nil {
 		rep.add("E0/N (L -> inf)", "%s", results.FormatEstimate(results.Estimate{Value: fit.A, Error: fit.ErrA}))
 		rep.add("slope", "%s", results.FormatEstimate(results.Estimate{Value: fit.B, Error: fit.ErrB}))
@@ -434,40 +359,6 @@ func resPlotScaling(cmd *cobra.Command, s *results.Store, ids []string, pf *resP
 		}
 	}
 	return rep.flush()
-}
-
-func resKindsOf(recs []results.Record) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, r := range recs {
-		if !seen[r.Kind] {
-			seen[r.Kind] = true
-			out = append(out, r.Kind)
-		}
-	}
-	return out
-}
-
-// resReferenceLines returns the energies of exact and Gaussian runs with the same parameters.
-func resReferenceLines(s *results.Store, r results.Record) []results.Reference {
-	var refs []results.Reference
-	p := results.Params{L: r.Params.L, Dim: r.Params.Dim, M2: r.Params.M2, Lambda: r.Params.Lambda}
-	for _, ref := range []struct{ kind, label string }{
-		{results.KindExact, "exact"}, {results.KindGaussian, "Gaussian bound"},
-	} {
-		found, _, err := s.Find(ref.kind, p)
-		if err != nil {
-			continue
-		}
-		// The newest run of each kind.
-		for i := len(found) - 1; i >= 0; i-- {
-			if e, ok := found[i].Estimates[results.EstEnergy]; ok && !math.IsNaN(e.Value) {
-				refs = append(refs, results.Reference{Label: ref.label, Value: e.Value})
-				break
-			}
-		}
-	}
-	return refs
 }
 
 func resRunTitle(r results.Record) string {
@@ -491,7 +382,9 @@ func resPlotTrace(cmd *cobra.Command, s *results.Store, id string, pf *resPlotFl
 		tp.Title = "VMC convergence: " + resRunTitle(r)
 	}
 	if !pf.noRefs {
-		tp.References = resReferenceLines(s, r)
+		if tp.References, err = s.References(r.Params); err != nil {
+			return err
+		}
 	}
 	if err := results.PlotTrace(pf.out, tp); err != nil {
 		return err
@@ -595,28 +488,22 @@ func resSortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// resEstimateOrder lists estimate names with the conventional ones first.
-func resEstimateOrder(m map[string]results.Estimate) []string {
-	first := []string{results.EstEnergy, results.EstEnergyPerSite, results.EstVariance, results.EstGap, results.EstVirial, results.EstAcceptance, results.EstTauInt}
-	var out []string
-	for _, k := range first {
-		if _, ok := m[k]; ok {
-			out = append(out, k)
-		}
+func resSortedInts(m map[int]int) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	for _, k := range resSortedKeys(m) {
-		if !resContains(first, k) {
-			out = append(out, k)
-		}
-	}
-	return out
+	sort.Ints(keys)
+	return keys
 }
 
-func resContains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
+// fmtMeta prints a stored fact: numbers to 6 digits (they are measurements, not exact values).
+func fmtMeta(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'g', 6, 64)
 	}
-	return false
+	if v == nil {
+		return "unknown"
+	}
+	return fmt.Sprint(v)
 }
