@@ -191,7 +191,7 @@ func TestCompareListsEveryMethod(t *testing.T) {
 func TestSampleStoresLearnedFlow(t *testing.T) {
 	dir := t.TempDir()
 	plot := filepath.Join(dir, "flow.png")
-	if _, err := run(t, context.Background(), "sample", "--dim", "2", "--L", "4", "--m2", "-1", "--lambda", "24",
+	if _, err := run(t, context.Background(), "sample", "--method", "bridge", "--dim", "2", "--L", "4", "--m2", "-1", "--lambda", "24",
 		"--samples", "50", "--train-steps", "5", "--pretrain", "32", "--warmup", "20", "--levels", "8",
 		"--store", dir, "--flow-plot", plot, "--json"); err != nil {
 		t.Fatal(err)
@@ -214,5 +214,20 @@ func TestSampleStoresLearnedFlow(t *testing.T) {
 	if _, err := run(t, context.Background(), "results", "plot", "--kind", "flow", "--store", dir,
 		"--out", filepath.Join(dir, "f2.svg"), recs[0].ID); err != nil {
 		t.Fatal(err)
+	}
+	// The stored G(r) is plottable.
+	if g := recs[0].Curves[results.CurveCorrelator]; len(g.Y) != 3 || !(g.Y[0] > g.Y[1]) {
+		t.Fatalf("stored correlator %+v", g)
+	}
+	if _, err := run(t, context.Background(), "results", "plot", "--kind", "correlator", "--store", dir,
+		"--out", filepath.Join(dir, "g.png"), recs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	// --flow-plot is refused before the run where it cannot work.
+	for _, bad := range [][]string{{"--method", "hmc"}, {"--method", "bridge", "--flow-plot", "x.pdf"}} {
+		args := append([]string{"sample", "--L", "4", "--flow-plot", plot}, bad...)
+		if _, err := run(t, context.Background(), args...); err == nil || exitCode(err) != 2 {
+			t.Errorf("%v: %v", bad, err)
+		}
 	}
 }

@@ -149,3 +149,19 @@ func hostname() string {
 	h, _ := os.Hostname()
 	return h
 }
+
+// errWriter keeps the first write error, so that a long report written piece by piece can
+// check once at the end that it reached its reader.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

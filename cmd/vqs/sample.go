@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,7 @@ type sampleJSON struct {
 	Reverse string    `json:"reverse"`
 	Seed    uint64    `json:"seed"`
 	Runs    []runJSON `json:"runs"`
+	Plots   []string  `json:"plots,omitempty"`
 	Version string    `json:"version"`
 }
 
@@ -162,7 +164,7 @@ Samplers:
 	fl.Float64Var(&f.eps, "eps", 1, "time spacing for --dim 3, in lattice units of the spatial spacing (> 0)")
 	fl.Float64Var(&f.m2, "m2", -0.6, "bare mass squared m2 (lattice units); may be < 0 when lambda > 0 (double well)")
 	fl.Float64Var(&f.lambda, "lambda", 24, "quartic coupling, coefficient of phi^4/4! (pass 6x a lambda/4-convention value); >= 0")
-	fl.StringVar(&f.method, "method", "bridge", "sampler: hmc, bridge, or both (hmc then bridge, with ESS/s ratios)")
+	fl.StringVar(&f.method, "method", "hmc", "sampler: hmc (the default: exact and, measured, the fastest), bridge, or both (hmc then bridge, with ESS/s ratios)")
 	fl.StringVar(&f.scheme, "scheme", "heat", "RG diffusion of the bridge: heat (A = p^2+mu2, B = 1) or polchinski (cutoff exp(-(p^2+mu2)/Lambda^2), t = 1/Lambda^2)")
 	fl.StringVar(&f.reverse, "reverse", "posterior", "bridge reverse kernel: posterior (Tweedie mean, exact for Gaussian targets) or euler (Euler-Maruyama step of the reverse SDE)")
 	fl.Float64Var(&f.mu2, "mu2", 0, "IR mass squared of the RG diffusion, lattice units (> 0; default: the Hartree mass squared, at least 0.05)")
@@ -220,6 +222,17 @@ func (f *sampleFlags) validate() ([]int, error) {
 	}
 	if f.flip < 0 || f.flip > 1 || math.IsNaN(f.flip) {
 		return nil, fmt.Errorf("--flip must be a probability, got %v", f.flip)
+	}
+	if f.flowPlot != "" {
+		if f.method == "hmc" {
+			return nil, errors.New("--flow-plot draws the learned RG flow of the bridge: use --method bridge or both")
+		}
+		if f.score != "learned" && f.score != "split" {
+			return nil, fmt.Errorf("--flow-plot needs a learned score (--score learned or split), not %q", f.score)
+		}
+		if ext := strings.ToLower(filepath.Ext(f.flowPlot)); ext != ".png" && ext != ".svg" {
+			return nil, fmt.Errorf("--flow-plot %q: the file name must end in .png or .svg", f.flowPlot)
+		}
 	}
 	if f.mu2 < 0 || math.IsNaN(f.mu2) || math.IsInf(f.mu2, 0) {
 		return nil, fmt.Errorf("--mu2 must be > 0 (0 = default), got %v", f.mu2)
@@ -311,19 +324,21 @@ func runSample(ctx context.Context, stdout, stderr io.Writer, f sampleFlags) err
 			break
 		}
 	}
+	plots, exportErr := exportSample(f, out)
+	out.Plots = plots
 	if f.json {
 		if err := writeJSON(stdout, out); err != nil {
 			return err
 		}
-	} else {
-		printSample(stdout, out)
-	}
-	if err := exportSample(f, out); err != nil {
+	} else if err := printSample(stdout, out); err != nil {
 		return err
+	}
+	if exportErr != nil {
+		return fmt.Errorf("the result above was not fully saved: %w", exportErr)
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
-			return errors.New("interrupted: the results above are what was measured before the interrupt")
+			return interruptedError{"the results above are what was measured before the interrupt"}
 		}
 		return runErr
 	}
@@ -629,8 +644,8 @@ func summarize(name string, target *rgsampler.Phi4, rec *rgsampler.Record, setup
 	r.Acceptance = finite(acc)
 	r.Observables = map[string]estimateJSON{
 		"phi2":   sampleEstJSON(s.Phi2, s.Seconds),
-		"absM":   sampleEstJSON(s.AbsM, s.Seconds),
-		"M2":     sampleEstJSON(s.M2, s.Seconds),
+		"abs_m":  sampleEstJSON(s.AbsM, s.Seconds),
+		"mag_sq": sampleEstJSON(s.M2, s.Seconds),
 		"chi":    sampleEstJSON(s.Chi, s.Seconds),
 		"binder": sampleEstJSON(s.Binder, s.Seconds),
 	}
@@ -667,7 +682,16 @@ func fmtVal(e estimateJSON) string {
 	return s
 }
 
-func printSample(w io.Writer, out sampleJSON) {
+func printSample(out io.Writer, res sampleJSON) error {
+	ew := &errWriter{w: out}
+	printSampleTo(ew, res)
+	for _, p := range res.Plots {
+		fmt.Fprintf(ew, "plot: %s\n", p)
+	}
+	return ew.err
+}
+
+func printSampleTo(w io.Writer, out sampleJSON) {
 	r := report{w: w}
 	lat := "2D lattice action"
 	if out.Dim == 3 {
@@ -695,7 +719,7 @@ func printSample(w io.Writer, out sampleJSON) {
 		if run.Interrupted {
 			r.add("note", "INTERRUPTED: partial statistics")
 		}
-		for _, k := range []struct{ key, label string }{{"phi2", "<phi^2>"}, {"absM", "<|M|>"}, {"M2", "<M^2>"}, {"chi", "chi"}, {"binder", "Binder U"}} {
+		for _, k := range []struct{ key, label string }{{"phi2", "<phi^2>"}, {"abs_m", "<|M|>"}, {"mag_sq", "<M^2>"}, {"chi", "chi"}, {"binder", "Binder U"}} {
 			e := run.Observables[k.key]
 			r.add(k.label, "%s", fmtVal(e))
 			if e.ESSPerS != nil {
@@ -729,7 +753,7 @@ func printSample(w io.Writer, out sampleJSON) {
 		if run.Sampler != "bridge" && run.Sampler != "hybrid" {
 			continue
 		}
-		for _, k := range []string{"absM", "chi", "binder", "phi2"} {
+		for _, k := range []string{"abs_m", "chi", "binder", "phi2"} {
 			key := strconv.Itoa(run.L) + "/" + k
 			h, okH := essOf[[2]string{key, "hmc"}]
 			b, okB := essOf[[2]string{key, run.Sampler}]
@@ -761,50 +785,69 @@ func flowCurves(cs []learned.Coupling) []results.Curve {
 	return []results.Curve{m2, lam, z}
 }
 
-// exportSample writes the flow plot and the store records that the flags ask for.
-func exportSample(f sampleFlags, out sampleJSON) error {
+// exportSample writes the flow plot and the store records that the flags ask for, and returns
+// the plot files written.
+func exportSample(f sampleFlags, out sampleJSON) ([]string, error) {
+	var plots []string
 	for _, r := range out.Runs {
 		if f.flowPlot != "" && len(r.Couplings) > 0 {
 			title := fmt.Sprintf("Learned RG flow of the couplings, L = %d, m2 = %g, lambda = %g", r.L, f.m2, f.lambda)
 			if err := results.PlotFlow(f.flowPlot, results.FlowPlot{Title: title, Couplings: flowCurves(r.Couplings), LogT: true}); err != nil {
-				return err
+				return plots, err
 			}
+			plots = append(plots, f.flowPlot)
 		}
 		if f.store == "" {
 			continue
 		}
 		st, err := results.Open(f.store)
 		if err != nil {
-			return err
+			return plots, err
 		}
 		est := map[string]results.Estimate{}
 		for name, e := range r.Observables {
 			if e.Mean != nil && e.Err != nil {
-				est[name] = results.Estimate{Value: *e.Mean, Error: *e.Err}
+				est[name] = results.Estimate{Value: *e.Mean, Error: *e.Err, Unreliable: !e.Reliable}
 			}
 		}
+		meta := map[string]any{"sampling_seconds": r.Seconds, "setup_seconds": r.SetupSeconds}
 		if r.Acceptance != nil {
-			est[results.EstAcceptance] = results.Exact(*r.Acceptance)
+			meta["acceptance"] = *r.Acceptance
 		}
 		rec := &results.Record{Kind: "sample", Status: results.StatusDone, Version: version, Seed: f.seed,
 			Host: hostname(), Finished: time.Now(), Seconds: r.Seconds + r.SetupSeconds,
 			Params: results.Params{L: r.L, Dim: f.dim, M2: f.m2, Lambda: f.lambda, Extra: map[string]any{
 				"sampler": r.Sampler, "score": r.Score, "samples": r.Samples, "chains": r.Chains,
 				"euclidean": true, "Lt": out.Lt, "eps": out.Eps}},
-			Estimates: est}
+			Estimates: est, Meta: meta, Curves: map[string]results.Curve{}}
 		rec.Started = rec.Finished.Add(-time.Duration(rec.Seconds * float64(time.Second)))
 		if r.Interrupted {
 			rec.Status = results.StatusInterrupted
 		}
 		if len(r.Couplings) > 0 {
-			rec.Curves = map[string]results.Curve{}
 			for _, c := range flowCurves(r.Couplings) {
 				rec.Curves[results.CurveFlowPrefix+c.Label] = c
 			}
 		}
+		if len(r.Correlator) > 0 {
+			// G(r) along axis 0, for 'vqs results plot --kind correlator'.
+			c := results.Curve{Label: r.Sampler}
+			for d, e := range r.Correlator[0] {
+				if e.Mean == nil {
+					continue
+				}
+				c.X, c.Y = append(c.X, float64(d)), append(c.Y, *e.Mean)
+				er := math.NaN()
+				if e.Err != nil {
+					er = *e.Err
+				}
+				c.Err = append(c.Err, er)
+			}
+			rec.Curves[results.CurveCorrelator] = c
+		}
 		if err := st.Put(rec); err != nil {
-			return err
+			return plots, err
 		}
 	}
-	return nil
+	return plots, nil
 }
