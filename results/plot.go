@@ -87,6 +87,14 @@ type FlowPlot struct {
 	// LogT draws RG time on a logarithmic axis (points at t <= 0 are left out): RG time grids
 	// are geometric, and the UV end is where the couplings run fastest.
 	LogT bool
+	// Bare holds the bare (t = 0) value of a coupling by label, drawn as a dotted line.
+	Bare map[string]float64
+	// UnusedBelow, when > 0, is the RG time below which the learned couplings are not used
+	// (another score takes over there) and are noise: that range is shaded and labelled.
+	UnusedBelow float64
+	// Units gives the unit of a coupling by label for its axis ("" for a pure number);
+	// couplings without an entry are in lattice units.
+	Units map[string]string
 }
 
 // Figure sizes: wide enough for the legend beside the data at the DPI of PNG output.
@@ -97,7 +105,11 @@ const (
 )
 
 // PlotScaling draws a scaling plot to path (.png or .svg) and returns the fit when one was
-// requested (nil otherwise).
+// requested (nil otherwise). The first panel is zoomed on the data and its fit, so that the
+// error bars of the data are visible; every point is labelled with its L (repeats at one L are
+// all drawn, labelled "L (n)"). Reference series that fall outside that range (typically the
+// Gaussian bound, far above a good variational energy) go to a second, overview panel with
+// everything.
 func PlotScaling(path string, s ScalingPlot) (fit *stats.LinearFit, err error) {
 	defer recoverPlot(&err)
 	if s.Dim <= 0 {
@@ -106,12 +118,40 @@ func PlotScaling(path string, s ScalingPlot) (fit *stats.LinearFit, err error) {
 	if len(s.Data.Points) == 0 {
 		return nil, errors.New("results: scaling plot without data")
 	}
+	var sf *ScalingFit
+	if s.Fit {
+		f, err := FitScaling(s.Data.Points, s.Dim, s.XPower)
+		if err != nil {
+			return nil, err
+		}
+		sf, fit = &f, &f.LinearFit
+	}
+	zoom, omitted, err := scalingPanel(s, sf, true)
+	if err != nil {
+		return nil, err
+	}
+	panels := []*panel{zoom}
+	if omitted > 0 {
+		all, _, err := scalingPanel(s, sf, false)
+		if err != nil {
+			return nil, err
+		}
+		all.Title.Text = "overview: every series"
+		panels = append(panels, all)
+	}
+	return fit, savePlots(path, panels, figWidth, vg.Length(0.25+0.75*float64(len(panels)))*figHeight)
+}
+
+// scalingPanel draws the data, the fit and the reference series; with zoom, the y range is the
+// data's (with errors) and the fit's, and references outside it are left out. It returns how
+// many reference points or lines it left out.
+func scalingPanel(s ScalingPlot, f *ScalingFit, zoom bool) (p *panel, omitted int, err error) {
 	pw := s.XPower
 	if pw == 0 {
 		pw = float64(s.Dim)
 	}
 	xOf := func(L int) float64 { return math.Pow(float64(L), -pw) }
-	p := &panel{Plot: newPlot(s.Title)}
+	p = &panel{Plot: newPlot(s.Title)}
 	if s.XPower == 0 {
 		p.X.Label.Text = fmt.Sprintf("1/N = 1/L^%d  (N = number of sites)", s.Dim)
 	} else {
@@ -120,50 +160,53 @@ func PlotScaling(path string, s ScalingPlot) (fit *stats.LinearFit, err error) {
 	p.Y.Label.Text = "E0 / N  (lattice units per site)"
 
 	pts := append([]ScalingPoint(nil), s.Data.Points...)
-	sort.Slice(pts, func(i, j int) bool { return pts[i].L < pts[j].L })
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].L < pts[j].L })
 	x := make([]float64, len(pts))
 	y := make([]float64, len(pts))
 	e := make([]float64, len(pts))
+	count := map[int]int{}
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, q := range pts {
 		if q.L <= 0 {
-			return nil, fmt.Errorf("results: scaling plot: lattice size %d", q.L)
+			return nil, 0, fmt.Errorf("results: scaling plot: lattice size %d", q.L)
 		}
 		x[i], y[i], e[i] = xOf(q.L), q.EPerSite, q.Err
+		count[q.L]++
+		er := 0.0
+		if finite(q.Err) {
+			er = q.Err
+		}
+		lo, hi = math.Min(lo, q.EPerSite-er), math.Max(hi, q.EPerSite+er)
 	}
 	xmax := 0.0
 	for _, v := range x {
 		xmax = math.Max(xmax, v)
 	}
-	if s.Fit {
-		f, exact, err := fitScaling(x, y, e)
-		if err != nil {
-			return nil, err
-		}
-		fit = &f
+	if f != nil {
 		line := plotter.NewFunction(func(t float64) float64 { return f.A + f.B*t })
 		line.XMin, line.XMax = 0, xmax
 		line.Color = color.Gray{Y: 90}
 		line.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
 		line.Width = vg.Points(1.2)
 		p.Add(line)
-		// Functions do not widen the axes: keep the whole fit line in view.
-		for _, v := range []float64{f.A, f.A + f.B*xmax} {
-			p.Y.Min, p.Y.Max = math.Min(p.Y.Min, v), math.Max(p.Y.Max, v)
+		// Functions do not widen the axes: keep the whole fit line, and the extrapolated
+		// point with its error, in view.
+		for _, v := range []float64{f.A - f.ErrA, f.A + f.ErrA, f.A + f.B*xmax} {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 		for k := 0; k <= 10; k++ {
 			t := xmax * float64(k) / 10
 			p.note([]float64{t}, []float64{f.A + f.B*t})
 		}
 		label := fmt.Sprintf("linear fit, L -> inf: E0/N = %s", FormatEstimate(Estimate{Value: f.A, Error: f.ErrA}))
-		if exact {
+		if f.Exact {
 			label += " (exact data, unweighted)"
 		} else if f.DOF > 0 {
 			label += fmt.Sprintf(", chi2/dof = %.2g/%d", f.Chi2, f.DOF)
 		}
-		// The extrapolated point itself, with its error bar, at x = 0.
 		ext, err := scatterWithErrors([]float64{0}, []float64{f.A}, []float64{f.ErrA}, color.Black, draw.BoxGlyph{})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		p.Add(ext...)
 		p.Legend.Add(label, line, ext[0].(plot.Thumbnailer))
@@ -174,16 +217,41 @@ func PlotScaling(path string, s ScalingPlot) (fit *stats.LinearFit, err error) {
 	}
 	ps, err := scatterWithErrors(x, y, e, plotutil.Color(0), draw.CircleGlyph{})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	p.Add(ps...)
 	p.note(x, y)
 	p.Legend.Add(label, ps[0].(plot.Thumbnailer))
+	// Each point is labelled with its L (and the number of runs there when repeated).
+	var lxy plotter.XYs
+	var ltext []string
+	for i, q := range pts {
+		if i > 0 && pts[i-1].L == q.L {
+			continue
+		}
+		t := fmt.Sprintf("L=%d", q.L)
+		if n := count[q.L]; n > 1 {
+			t += fmt.Sprintf(" (%d runs)", n)
+		}
+		lxy, ltext = append(lxy, plotter.XY{X: x[i], Y: y[i]}), append(ltext, t)
+	}
+	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: lxy, Labels: ltext})
+	if err != nil {
+		return nil, 0, err
+	}
+	labels.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(3)} // beside the point, clear of its error bar
+	p.Add(labels)
+	span := math.Max(hi-lo, 1e-9*math.Max(math.Abs(hi), 1))
+	inZoom := func(v float64) bool { return v >= lo-0.15*span && v <= hi+0.15*span }
 	for i, ref := range s.ReferencePoints {
 		var rx, ry, re []float64
 		for _, q := range ref.Points {
-			if q.L > 0 {
+			switch {
+			case q.L <= 0:
+			case !zoom || inZoom(q.EPerSite):
 				rx, ry, re = append(rx, xOf(q.L)), append(ry, q.EPerSite), append(re, q.Err)
+			default:
+				omitted++
 			}
 		}
 		if len(rx) == 0 {
@@ -191,17 +259,34 @@ func PlotScaling(path string, s ScalingPlot) (fit *stats.LinearFit, err error) {
 		}
 		rp, err := scatterWithErrors(rx, ry, re, plotutil.Color(i+1), draw.TriangleGlyph{})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		p.Add(rp...)
 		p.note(rx, ry)
 		p.Legend.Add(ref.Label, rp[0].(plot.Thumbnailer))
 	}
-	addReferenceLines(p, s.ReferenceLines, len(s.ReferencePoints)+1)
+	var lines []Reference
+	for _, r := range s.ReferenceLines {
+		if !zoom || inZoom(r.Value) {
+			lines = append(lines, r)
+		} else {
+			omitted++
+		}
+	}
+	addReferenceLines(p, lines, len(s.ReferencePoints)+1)
 	p.X.Min = 0
 	p.X.Max = math.Max(p.X.Max, 1.05*xmax)
-	padY(p.Plot, 0.25) // room for the legend
-	return fit, savePlots(path, []*panel{p}, figWidth, figHeight)
+	if zoom {
+		p.Y.Min, p.Y.Max = math.Min(p.Y.Min, lo), math.Max(p.Y.Max, hi)
+		if ext := p.Y.Max - p.Y.Min; ext > 3*span {
+			// A reference line widened the range: the zoom keeps to the data.
+			p.Y.Min, p.Y.Max = lo, hi
+		}
+	} else {
+		p.Y.Min, p.Y.Max = math.Min(p.Y.Min, lo), math.Max(p.Y.Max, hi)
+	}
+	padY(p.Plot, 0.25) // room for the legend and the labels
+	return p, omitted, nil
 }
 
 // PlotTrace draws the convergence of a VMC run to path (.png or .svg): the energy per
@@ -430,7 +515,15 @@ func PlotFlow(path string, f FlowPlot) (err error) {
 		if name == "" {
 			name = fmt.Sprintf("coupling %d", i+1)
 		}
-		p.Y.Label.Text = name + "(t)  (lattice units)"
+		unit, ok := f.Units[name]
+		switch {
+		case !ok:
+			p.Y.Label.Text = name + "(t)  (lattice units)"
+		case unit == "":
+			p.Y.Label.Text = name + "(t)  (dimensionless)"
+		default:
+			p.Y.Label.Text = name + "(t)  (" + unit + ")"
+		}
 		var lx, ly, ex, ey, ee []float64
 		for j := range c.X {
 			if !finite(c.Y[j]) || (f.LogT && !(c.X[j] > 0)) {
@@ -465,6 +558,9 @@ func PlotFlow(path string, f FlowPlot) (err error) {
 		} else {
 			p.Legend.Add(name, l)
 		}
+		if b, ok := f.Bare[name]; ok && finite(b) {
+			addReferenceLines(p, []Reference{{Label: "bare " + name + " (t = 0)", Value: b}}, i+3)
+		}
 		padY(p.Plot, 0.2)
 		panels = append(panels, p)
 	}
@@ -478,6 +574,17 @@ func PlotFlow(path string, f FlowPlot) (err error) {
 		if f.LogT {
 			p.X.Scale = plot.LogScale{}
 			p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		}
+		if f.UnusedBelow > lo {
+			t := math.Min(f.UnusedBelow, hi)
+			box, err := plotter.NewPolygon(plotter.XYs{{X: lo, Y: p.Y.Min}, {X: t, Y: p.Y.Min}, {X: t, Y: p.Y.Max}, {X: lo, Y: p.Y.Max}})
+			if err != nil {
+				return err
+			}
+			box.Color = withAlpha(color.Gray{Y: 150}, 60)
+			box.LineStyle.Width = 0
+			p.Add(box)
+			p.Legend.Add("t below the split: couplings unused (noise)", box)
 		}
 	}
 	h := figHeight

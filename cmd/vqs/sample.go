@@ -94,6 +94,7 @@ type runJSON struct {
 	Observables  map[string]estimateJSON `json:"observables"`
 	Correlator   [][]estimateJSON        `json:"correlator"`
 	Couplings    []learned.Coupling      `json:"learned_couplings,omitempty"`
+	SplitTime    *float64                `json:"split_time,omitempty"` // --score split: RG time from which the learned score is used
 	Interrupted  bool                    `json:"interrupted,omitempty"`
 }
 
@@ -462,6 +463,7 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 		}
 	}
 	scoreName := ""
+	var splitTime *float64
 	switch f.score {
 	case "learned":
 		score, scoreName = model, "learned"
@@ -476,6 +478,7 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 		score = rgsampler.SplitScore(den, model, f.splitLevel)
 		scoreName = fmt.Sprintf("split: denoised below level %d (t = %.3g), learned from there (reference: %s)",
 			f.splitLevel, d.Time(min(f.splitLevel, d.Levels()-1)), refName)
+		splitTime = finite(d.Time(min(f.splitLevel, d.Levels()-1)))
 	}
 	if err != nil {
 		return runJSON{}, err
@@ -536,7 +539,7 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 	}
 	rec, err := rgsampler.Run(ctx, chains, dims, f.samples, progressPrinter(stderr, name, f.samples))
 	r := summarize(name, target, rec, setupSec)
-	r.Score = scoreName
+	r.Score, r.SplitTime = scoreName, splitTime
 	if err != nil {
 		r.Interrupted = true
 	}
@@ -792,7 +795,12 @@ func exportSample(f sampleFlags, out sampleJSON) ([]string, error) {
 	for _, r := range out.Runs {
 		if f.flowPlot != "" && len(r.Couplings) > 0 {
 			title := fmt.Sprintf("Learned RG flow of the couplings, L = %d, m2 = %g, lambda = %g", r.L, f.m2, f.lambda)
-			if err := results.PlotFlow(f.flowPlot, results.FlowPlot{Title: title, Couplings: flowCurves(r.Couplings), LogT: true}); err != nil {
+			fp := results.FlowPlot{Title: title, Couplings: flowCurves(r.Couplings), LogT: true,
+				Bare: map[string]float64{"m2": f.m2, "lambda": f.lambda}, Units: map[string]string{"z": ""}}
+			if r.SplitTime != nil {
+				fp.UnusedBelow = *r.SplitTime
+			}
+			if err := results.PlotFlow(f.flowPlot, fp); err != nil {
 				return plots, err
 			}
 			plots = append(plots, f.flowPlot)
