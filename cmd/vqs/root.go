@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -46,6 +47,7 @@ Energies are in lattice units (inverse lattice spacing).`,
 	for _, mk := range subcommands {
 		root.AddCommand(mk())
 	}
+	usageArgs(root)
 	return root
 }
 
@@ -54,6 +56,24 @@ Energies are in lattice units (inverse lattice spacing).`,
 type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
+
+// usageArgs makes every argument check of c and its subcommands report a usage error, so that
+// a wrong argument exits with status 2 whichever command it hits.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := check(cmd, args)
+			var ue usageError
+			if err != nil && !errors.As(err, &ue) {
+				return usageError{err}
+			}
+			return err
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+}
 
 // noArgs is cobra.NoArgs as a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {

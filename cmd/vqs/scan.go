@@ -250,11 +250,11 @@ func printScan(w io.Writer, o scanOutJSON) error {
 		if o.EInfErr != nil {
 			e = fmt.Sprintf("+- %.2g", *o.EInfErr)
 		}
-		chi := 0.0
-		if o.FitChi2 != nil {
-			chi = *o.FitChi2
+		quality := "two sizes: the line goes through both"
+		if o.FitChi2 != nil && o.FitDOF > 0 {
+			quality = fmt.Sprintf("chi2/dof = %.3g/%d", *o.FitChi2, o.FitDOF)
 		}
-		fmt.Fprintf(&b, "infinite volume: E0/N = %.8g %s (weighted linear fit in %s, chi2/dof = %.3g/%d)\n", *o.EInf, e, x, chi, o.FitDOF)
+		fmt.Fprintf(&b, "infinite volume: E0/N = %.8g %s (weighted linear fit in %s, %s)\n", *o.EInf, e, x, quality)
 	}
 	for _, p := range o.Plots {
 		fmt.Fprintf(&b, "plot: %s\n", p)
