@@ -16,6 +16,7 @@ import (
 
 	"vqs/ansatz/mera"
 	"vqs/hamiltonian"
+	"vqs/internal/sysmem"
 	"vqs/vmc"
 )
 
@@ -156,7 +157,27 @@ func (c Config) Validate() error {
 	case !finite(d.SRShift) || d.SRShift < 0 || !finite(d.SREps) || d.SREps <= 0:
 		return fmt.Errorf("SR shifts must be finite, relative >= 0 and absolute > 0 (got %v, %v)", d.SRShift, d.SREps)
 	}
+	m, _ := d.Model()
+	a, err := mera.New(m, *d.Ansatz)
+	if err != nil {
+		return err
+	}
+	if need, have := d.MemoryEstimate(a.NumParams()), float64(sysmem.Available()); need > have {
+		return fmt.Errorf("%d samples per iteration and %d measurement samples with %d parameters need about %s, more than the %s available; lower --samples or --measure-samples",
+			d.Samples, d.MeasureSamples, a.NumParams(), sysmem.GiB(need), sysmem.GiB(have))
+	}
 	return nil
+}
+
+// MemoryEstimate is the memory in bytes that the samples of a run with p parameters take:
+// per iteration the log-derivatives O (n x p, twice: raw and centred) and the SR matrix
+// (p x p, or n x n when solved in sample space), and for the measurement nine series per
+// sample.
+func (c Config) MemoryEstimate(p int) float64 {
+	d := c.WithDefaults()
+	n := float64(d.Samples)
+	sr := math.Min(float64(p)*float64(p), n*n)
+	return 8 * (2*n*float64(p+2) + sr + 9*float64(d.MeasureSamples))
 }
 
 // optimizer returns the vmc optimiser the settings name (defaults not yet applied is fine).

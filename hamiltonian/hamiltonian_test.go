@@ -1,6 +1,8 @@
 package hamiltonian
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -182,5 +184,51 @@ func TestLocalEnergyOfOscillatorGroundState(t *testing.T) {
 		if math.Abs(el.Total-omega/2) > 1e-14 || math.Abs(el.Kinetic+el.V2+el.V4-el.Total) > 1e-14 {
 			t.Errorf("phi = %v: %+v, want Total %v", x, el, omega/2)
 		}
+	}
+}
+
+// Deep in the double well the broken-phase Gaussian (v^2 near -6 m2/lambda) is far lower than
+// the symmetric one and must be chosen: at m2 = -1e6, lambda = 24 the classical minimum alone is
+// N (-1.5 m2^2/lambda) = -6.25e10 per site.
+func TestHartreePhaseAtStrongCoupling(t *testing.T) {
+	m, err := NewModel(4, 2, -1e6, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := SolveHartree(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	classical := -1.5 * m.M2 * m.M2 / m.Lambda * float64(m.N)
+	if !h.Broken || h.Energy > 0.99*classical || h.Energy < 1.01*classical {
+		t.Fatalf("E = %v (broken %v), classical minimum %v", h.Energy, h.Broken, classical)
+	}
+}
+
+// The per-axis mode sum equals the sum over every momentum.
+func TestModeSum(t *testing.T) {
+	for _, c := range []struct{ L, dim int }{{1, 2}, {2, 2}, {5, 2}, {8, 2}, {7, 3}, {6, 1}} {
+		lat, _ := NewLattice(c.L, c.dim)
+		f := func(p float64) float64 { return 1 / math.Sqrt(p+0.3) }
+		want := 0.0
+		for _, p := range lat.MomentumSquared() {
+			want += f(p)
+		}
+		if got := newModeSum(lat).sum(f); math.Abs(got-want) > 1e-12*want {
+			t.Errorf("L=%d dim=%d: %v, want %v", c.L, c.dim, got, want)
+		}
+	}
+}
+
+// A cancelled context stops the Gaussian solver on a lattice where it takes seconds.
+func TestHartreeHonoursContext(t *testing.T) {
+	m, err := NewModel(2000, 2, -1, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := SolveHartreeContext(ctx, m); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }

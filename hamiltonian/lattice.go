@@ -12,6 +12,11 @@ import (
 // MaxDim is the largest spatial dimension the geometry supports.
 const MaxDim = 3
 
+// MaxSites is the largest lattice accepted: 2^26 = 67,108,864 sites. The analytic free theory
+// and the Gaussian bound hold a few numbers per site, so this keeps them within a few GiB; VMC
+// and exact diagonalization have their own, far smaller, limits.
+const MaxSites = 1 << 26
+
 // Lattice is a periodic hypercubic lattice of side L in Dim dimensions with unit spacing.
 // Sites are numbered with the first coordinate running fastest: site = x0 + L*x1 + L^2*x2.
 type Lattice struct {
@@ -30,8 +35,8 @@ func NewLattice(L, dim int) (Lattice, error) {
 	}
 	n := 1
 	for i := 0; i < dim; i++ {
-		if n > math.MaxInt32/L {
-			return Lattice{}, fmt.Errorf("lattice %d^%d is too large", L, dim)
+		if n > MaxSites/L {
+			return Lattice{}, fmt.Errorf("lattice %d^%d has more than the %d sites vqs handles", L, dim, MaxSites)
 		}
 		n *= L
 	}

@@ -6,6 +6,9 @@ import (
 	"math"
 )
 
+// MaxCoupling bounds |m2| and lambda.
+const MaxCoupling = 1e12
+
 // Params are the couplings of H = sum_x [pi^2/2 + (M2/2) phi^2 + (Lambda/24) phi^4] + gradient term.
 // Lambda multiplies phi^4/4!; users of the lambda/4 convention pass 6 times their value.
 type Params struct {
@@ -23,6 +26,9 @@ func (p Params) Validate() error {
 	}
 	if p.Lambda < 0 {
 		return fmt.Errorf("lambda must be >= 0 (H is unbounded below otherwise), got %v", p.Lambda)
+	}
+	if math.Abs(p.M2) > MaxCoupling || p.Lambda > MaxCoupling {
+		return fmt.Errorf("|m2| and lambda must be at most %g (lattice units; beyond that the mass is far above the lattice cutoff and double precision loses the energies), got m2 = %v, lambda = %v", MaxCoupling, p.M2, p.Lambda)
 	}
 	if p.Lambda == 0 && p.M2 <= 0 {
 		return fmt.Errorf("with lambda = 0, m2 must be > 0 for a normalizable ground state, got m2 = %v", p.M2)

@@ -91,7 +91,14 @@ type Point struct {
 	Acceptance    float64 // mean HMC acceptance probability over chains
 	StepSize      float64 // tuned leapfrog step of chain 0
 	Seconds       float64 // wall time, warm-up included
+	// Stuck says why the chains cannot be trusted (they barely moved, or never left their
+	// start), or is empty. A stuck point's estimates are flagged unreliable and it is left out
+	// of the extrapolations.
+	Stuck string
 }
+
+// MinAcceptance is the HMC acceptance below which a point's chains count as stuck.
+const MinAcceptance = 0.05
 
 // Corrected returns Energy.Mean - GaussianShift, the point of the Gaussian extrapolation.
 func (p Point) Corrected() float64 { return p.Energy.Value - p.GaussianShift }
@@ -301,10 +308,12 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 
 // fit makes both extrapolations from the points and picks E0.
 func (r *Result) fit() {
-	n := len(r.Points)
-	eps, raw, cor, errs := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	for i, p := range r.Points {
-		eps[i], raw[i], cor[i], errs[i] = p.Eps, p.Energy.Value, p.Corrected(), p.Energy.Error
+	var eps, raw, cor, errs []float64
+	for _, p := range r.Points {
+		if p.Stuck != "" {
+			continue // no honest error bar to weigh it by
+		}
+		eps, raw, cor, errs = append(eps, p.Eps), append(raw, p.Energy.Value), append(cor, p.Corrected()), append(errs, p.Energy.Error)
 	}
 	if f, err := Extrapolate(eps, raw, errs); err == nil {
 		r.Raw = &f
@@ -394,7 +403,21 @@ func (p *plan) measure(ctx context.Context, index int, eps float64, lt int, stag
 		return nil, err
 	}
 	pt.GaussianShift = g.Energy - groundEnergy(p.hartree.G)
+	if pt.Stuck = stuckReason(pt); pt.Stuck != "" {
+		pt.Energy.Unreliable, pt.Potential.Unreliable, pt.Phi2.Unreliable = true, true, true
+	}
 	return pt, runErr
+}
+
+// stuckReason says why a point's chains cannot be trusted, or returns "".
+func stuckReason(p *Point) string {
+	switch {
+	case p.Acceptance < MinAcceptance:
+		return fmt.Sprintf("HMC acceptance %.3f: the chains barely move (too short a warm-up to tune the step? raise --warmup)", p.Acceptance)
+	case p.Energy.Error == 0 || p.Energy.Unreliable:
+		return "the energy estimate has no honest error bar: the chains did not move, or disagree (split-R-hat above 1.1)"
+	}
+	return ""
 }
 
 // runChain warms one HMC chain up and records its estimators into s.

@@ -304,3 +304,30 @@ func TestBetaCheckFlagsShortBeta(t *testing.T) {
 		t.Errorf("difference %v (%.1f sigma, flagged %v), exact %v", bc.Diff, bc.Sigmas, bc.Flagged, want)
 	}
 }
+
+// Points whose chains did not move are flagged and left out of the extrapolations: with the
+// chains frozen at phi = 0 (what an untuned HMC step gives on a large lattice) the energy reads
+// "0 +- 0", which must never be mistaken for a measurement.
+func TestStuckPointsAreLeftOut(t *testing.T) {
+	frozen := Point{Eps: 0.2, Energy: Estimate{Value: 0, Error: 0}, Acceptance: 0.001}
+	if stuckReason(&frozen) == "" {
+		t.Fatal("a frozen point is not flagged")
+	}
+	good := func(eps, e float64) Point {
+		return Point{Eps: eps, Energy: Estimate{Value: e, Error: 0.01}, Acceptance: 0.8}
+	}
+	if p := good(0.1, 4.8); stuckReason(&p) != "" {
+		t.Fatalf("a healthy point is flagged: %s", stuckReason(&p))
+	}
+	frozen.Stuck = stuckReason(&frozen)
+	r := &Result{Points: []Point{frozen, good(0.14, 4.80), good(0.1, 4.81)}}
+	r.fit()
+	if r.Raw == nil || math.Abs(r.Raw.E0-4.8) > 0.1 {
+		t.Fatalf("fit with the stuck point left out: %+v", r.Raw)
+	}
+	r = &Result{Points: []Point{frozen, good(0.1, 4.81)}}
+	r.fit()
+	if r.Raw != nil {
+		t.Fatalf("a fit through one unstuck point: %+v", r.Raw)
+	}
+}

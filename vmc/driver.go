@@ -349,6 +349,12 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	if err != nil {
 		return nil, err
 	}
+	if final.Interrupted && res.Status == Completed {
+		res.Status, res.Reason = Interrupted, fmt.Sprintf("interrupted during the measurement (%d of %d samples)", final.Samples, ms)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			res.Status = TimedOut
+		}
+	}
 	res.Final = final
 	res.Params = wf.Params(nil)
 	return res, nil

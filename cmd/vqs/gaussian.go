@@ -45,7 +45,7 @@ the vacuum expectation value v and <phi_x^2> = v^2 + s2.`,
 			if err != nil {
 				return err
 			}
-			h, err := hamiltonian.SolveHartree(m)
+			h, err := hamiltonian.SolveHartreeContext(cmd.Context(), m)
 			if err != nil {
 				return err
 			}

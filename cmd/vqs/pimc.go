@@ -54,6 +54,7 @@ type pimcPointJSON struct {
 	Acceptance    *float64         `json:"acceptance"`
 	StepSize      *float64         `json:"hmc_step_size"`
 	Seconds       float64          `json:"seconds"`
+	Stuck         string           `json:"stuck,omitempty"` // why the point's chains are not trusted
 }
 
 type pimcFitJSON struct {
@@ -191,7 +192,7 @@ func runPimc(ctx context.Context, stdout, stderr io.Writer, f pimcFlags) error {
 	}
 	var store *results.Store
 	if f.store != "" {
-		if store, err = results.Open(f.store); err != nil {
+		if store, err = openStore(f.store); err != nil {
 			return err
 		}
 	}
@@ -201,23 +202,28 @@ func runPimc(ctx context.Context, stdout, stderr io.Writer, f pimcFlags) error {
 		return runErr
 	}
 	out := pimcOutput(res, runErr != nil)
+	var storeErr error
 	if store != nil {
 		rec := pimcRecord(res, started, runErr)
-		if err := store.Put(rec); err != nil {
-			return fmt.Errorf("storing the run: %w", err)
+		if storeErr = store.Put(rec); storeErr == nil {
+			out.StoreID = rec.ID
 		}
-		out.StoreID = rec.ID
 	}
 	if f.phys.JSON {
 		if err := writeJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {
-		printPimc(stdout, res, out)
+		if err := printPimc(stdout, res, out); err != nil {
+			return err
+		}
+	}
+	if storeErr != nil {
+		return fmt.Errorf("the result above was not saved to the store: %w", storeErr)
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
-			return errors.New("interrupted: the results above are what was measured before the interrupt")
+			return interruptedError{"the results above are what was measured before the interrupt"}
 		}
 		return runErr
 	}
@@ -254,7 +260,7 @@ func pointJSON(p pimc.Point) pimcPointJSON {
 	return pimcPointJSON{Eps: p.Eps, Lt: p.Lt, Beta: p.Beta, Samples: p.Samples, Chains: p.Chains,
 		Energy: estJSON(p.Energy), Corrected: finite(p.Corrected()), GaussianShift: finite(p.GaussianShift),
 		Potential: estJSON(p.Potential), Phi2: estJSON(p.Phi2), Acceptance: finite(p.Acceptance),
-		StepSize: finite(p.StepSize), Seconds: p.Seconds}
+		StepSize: finite(p.StepSize), Seconds: p.Seconds, Stuck: p.Stuck}
 }
 
 func fitJSON(f *pimc.Fit) *pimcFitJSON {
@@ -295,7 +301,13 @@ func pm(v, e float64) string {
 	return fmt.Sprintf("%.*f +- %.*f", digits, v, digits, e)
 }
 
-func printPimc(w io.Writer, res *pimc.Result, out pimcJSON) {
+func printPimc(out io.Writer, res *pimc.Result, o pimcJSON) error {
+	ew := &errWriter{w: out}
+	printPimcTo(ew, res, o)
+	return ew.err
+}
+
+func printPimcTo(w io.Writer, res *pimc.Result, out pimcJSON) {
 	c := res.Config
 	fmt.Fprintf(w, "Path-integral E0: %d^%d lattice (N = %d), m2 = %g, lambda = %g\n", c.L, c.Dim, res.Sites, c.M2, c.Lambda)
 	betaHow := "given"
@@ -309,11 +321,16 @@ func printPimc(w io.Writer, res *pimc.Result, out pimcJSON) {
 			pm(p.Energy.Value, p.Energy.Error), pm(p.Corrected(), p.Energy.Error), p.Energy.Tau, p.Acceptance, p.StepSize,
 			p.Samples, p.Chains, p.Seconds)
 	}
+	for _, p := range res.Points {
+		if p.Stuck != "" {
+			fmt.Fprintf(w, "WARNING eps %g: %s; left out of the extrapolations\n", p.Eps, p.Stuck)
+		}
+	}
 	fmt.Fprintln(w)
 	r := report{w: w}
 	fitRow := func(name string, f *pimc.Fit) {
 		if f == nil {
-			r.add(name, "n/a (needs two measured eps)")
+			r.add(name, "n/a (needs two measured, unstuck eps)")
 			return
 		}
 		dof := "no dof"
