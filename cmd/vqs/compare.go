@@ -53,6 +53,9 @@ converges only there (use --L 4,8 for VMC against the path integral alone).`,
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
+			if validateOnly {
+				return nil
+			}
 			logw := cmd.ErrOrStderr()
 			res, err := compare.Run(cmd.Context(), cfg, func(L int, method string) {
 				fmt.Fprintf(logw, "compare: L = %d: %s\n", L, method)

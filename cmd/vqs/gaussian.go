@@ -45,6 +45,9 @@ the vacuum expectation value v and <phi_x^2> = v^2 + s2.`,
 			if err != nil {
 				return err
 			}
+			if validateOnly {
+				return nil
+			}
 			h, err := hamiltonian.SolveHartreeContext(cmd.Context(), m)
 			if err != nil {
 				return err

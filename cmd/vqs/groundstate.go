@@ -78,6 +78,9 @@ measure briefly and print the result so far (exit status 3).`,
 				if out == "" {
 					return usageError{errors.New("--resume needs --out DIR holding the run")}
 				}
+				if validateOnly {
+					return nil
+				}
 				return resumeGroundState(ctx, cmd, &f, out, store)
 			}
 			cfg, err := f.config(cmd)
@@ -85,6 +88,9 @@ measure briefly and print the result so far (exit status 3).`,
 				return err
 			}
 			cfg.Dir, cfg.Force = out, force
+			if validateOnly {
+				return nil
+			}
 			if ablation {
 				if out != "" || store != "" {
 					return usageError{errors.New("--ablation writes no run directory or store; drop --out and --store")}

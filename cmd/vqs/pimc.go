@@ -196,6 +196,9 @@ func runPimc(ctx context.Context, stdout, stderr io.Writer, f pimcFlags) error {
 			return err
 		}
 	}
+	if validateOnly {
+		return nil
+	}
 	started := time.Now()
 	res, runErr := pimc.Run(ctx, cfg, pimcProgress(stderr, len(cfg.Eps)))
 	if res == nil {

@@ -51,6 +51,10 @@ Energies are in lattice units (inverse lattice spacing).`,
 	return root
 }
 
+// validateOnly makes every command stop after checking its flags, before computing: the flag
+// fuzz test runs thousands of command lines through the real parsing and validation.
+var validateOnly bool
+
 // usageError marks errors in the input: the command line, or a file it names (exit status 2).
 // Failures while computing exit with status 1; interrupted runs with 3 (see main).
 type usageError struct{ error }

@@ -289,6 +289,9 @@ func runSample(ctx context.Context, stdout, stderr io.Writer, f sampleFlags) err
 			return usageError{err}
 		}
 	}
+	if validateOnly {
+		return nil
+	}
 	scheme, _ := rgsampler.ParseScheme(f.scheme)
 	rev := rgsampler.PosteriorReverse
 	if f.reverse == "euler" {

@@ -80,6 +80,9 @@ all writing into one shared store; 'vqs results table --store DIR' then merges t
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
+			if validateOnly {
+				return nil
+			}
 			logw := cmd.ErrOrStderr()
 			progs := map[int]*progress{}
 			var mu sync.Mutex
