@@ -20,6 +20,7 @@ import (
 	"vqs/buildinfo"
 	"vqs/groundstate"
 	"vqs/hamiltonian"
+	"vqs/internal/atomicfile"
 	"vqs/results"
 	"vqs/stats"
 	"vqs/vmc"
@@ -184,7 +185,22 @@ func runSize(ctx context.Context, st *results.Store, cfg Config, L int, report f
 		row.Reused = true
 		return fromRecord(row, rec), nil
 	}
-	// The size in progress lives in the store, so that a killed scan resumes it.
+	// The size in progress lives in the store, so that a killed scan resumes it; a lock keeps
+	// a second scan of the same size waiting (then it finds the first's record) instead of
+	// writing into the same directory.
+	if err := os.MkdirAll(filepath.Join(st.Dir(), CheckpointDir), 0o755); err != nil {
+		return row, err
+	}
+	unlock, err := atomicfile.Lock(ctx, filepath.Join(st.Dir(), CheckpointDir, key+".lock"))
+	if err != nil {
+		return row, err
+	}
+	defer unlock()
+	if rec, err := st.Get(key); err == nil && rec.Status == results.StatusDone {
+		report(Progress{L: L, Event: "reused", ID: rec.ID})
+		row.Reused = true
+		return fromRecord(row, rec), nil
+	}
 	g.Dir = filepath.Join(st.Dir(), CheckpointDir, key)
 	if cp, err := groundstate.LoadCheckpoint(g.Dir); err == nil {
 		g.Resume = true
@@ -211,6 +227,7 @@ func runSize(ctx context.Context, st *results.Store, cfg Config, L int, report f
 		return row, err
 	}
 	os.RemoveAll(g.Dir)
+	os.Remove(g.Dir + ".lock")
 	row.Reused = existed // an identical scan running at the same time stored it first
 	return fromRecord(row, rec), nil
 }
