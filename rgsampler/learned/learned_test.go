@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"vqs/hamiltonian"
+	"vqs/internal/latfft"
 	"vqs/rgsampler"
 )
 
@@ -44,7 +46,7 @@ func perturb(m *Model, rng *rand.Rand) {
 // freeCov returns the per-mode covariance 1/(p^2 + m2) of the free Euclidean theory with
 // action (1/2) phi (-Lap + m2) phi.
 func freeCov(dims []int, m2 float64) []float64 {
-	c := rgsampler.MomentumSquared(dims)
+	c := hamiltonian.MomentumSquared(dims)
 	for k := range c {
 		c[k] = 1 / (c[k] + m2)
 	}
@@ -53,7 +55,7 @@ func freeCov(dims []int, m2 float64) []float64 {
 
 // freeSamples draws exact samples of the free theory: phi = K_{sqrt C} xi.
 func freeSamples(t testing.TB, dims []int, m2 float64, n int, rng *rand.Rand) [][]float64 {
-	fft, err := rgsampler.NewFFT(dims)
+	fft, err := latfft.NewBoxPlan(dims)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,7 @@ func freeSamples(t testing.TB, dims []int, m2 float64, n int, rng *rand.Rand) []
 	}
 	out := make([][]float64, n)
 	for j := range out {
-		phi := make([]float64, fft.Sites())
+		phi := make([]float64, fft.N)
 		for x := range phi {
 			phi[x] = rng.NormFloat64()
 		}
