@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"math"
+	"math/cmplx"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -529,5 +530,40 @@ func TestCovarianceFromSamples(t *testing.T) {
 	}
 	if worstRef < 0.3 {
 		t.Fatalf("the reference is too close to the truth (%.2f) for this test to tell them apart", worstRef)
+	}
+}
+
+// TestEvalSpectrumMatchesEval: the bridge's spectral form of the score is the half spectrum of
+// Eval, at every level, on boxes of one to three axes whose sides differ.
+func TestEvalSpectrumMatchesEval(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, dims := range [][]int{{7}, {6, 4}, {4, 3, 5}} {
+		m, _ := testModel(t, dims, []float64{0, 0.05, 0.3, 1}, Config{Channels: 3, Layers: 2, Seed: 4})
+		perturb(m, rng)
+		p, _ := latfft.NewBoxPlan(dims)
+		phi := randomField(p.N, rng)
+		phiK := make([]complex128, p.HalfModes())
+		p.ForwardHalf(phiK, phi)
+		s, want, got := make([]float64, p.N), make([]complex128, p.HalfModes()), make([]complex128, p.HalfModes())
+		for lv := 0; lv < m.Levels(); lv++ {
+			if !m.NeedsField(lv) {
+				t.Fatal("the network needs the field")
+			}
+			m.Eval(s, phi, lv)
+			p.ForwardHalf(want, s)
+			m.EvalSpectrum(got, phi, phiK, lv)
+			scale := 0.0
+			for _, c := range want {
+				scale = math.Max(scale, cmplx.Abs(c))
+			}
+			for h := range got {
+				if cmplx.Abs(got[h]-want[h]) > 1e-12*scale {
+					t.Fatalf("%v level %d mode %d: EvalSpectrum %v, transform of Eval %v", dims, lv, h, got[h], want[h])
+				}
+			}
+		}
+		if a := testing.AllocsPerRun(5, func() { m.EvalSpectrum(got, phi, phiK, 1) }); a != 0 {
+			t.Errorf("%v: EvalSpectrum allocates %v times", dims, a)
+		}
 	}
 }
