@@ -50,6 +50,10 @@ type BridgeConfig struct {
 	FlipProb float64
 	// MovesPerSample is the number of bridge moves between returned samples (default 1).
 	MovesPerSample int
+	// Kernels are reverse kernels to share with other chains (NewReverseKernels, or another
+	// chain's Kernels), of this diffusion and Reverse; they replace Reference. nil: the chain
+	// builds its own from the score and Reference.
+	Kernels *ReverseKernels
 }
 
 // DepthAcceptance is the acceptance record of one depth.
@@ -264,9 +268,15 @@ func NewBridge(target Target, d *Diffusion, score Score, init []float64, cfg Bri
 		b.pathF = append(b.pathF, make([]complex128, nh))
 		b.propF = append(b.propF, make([]complex128, nh))
 	}
-	if err := b.SetScore(score); err != nil {
+	if cfg.Kernels != nil {
+		err = b.SetKernels(score, cfg.Kernels)
+	} else {
+		err = b.SetScore(score)
+	}
+	if err != nil {
 		return nil, err
 	}
+	b.cfg.Kernels = nil // the chain's kernels are b.rk from here on
 	if init != nil {
 		copy(b.phi, init)
 	}
