@@ -108,8 +108,16 @@ func pass2(y, x []complex128, l, m, done int, tw []complex128) {
 	}
 }
 
+// bfly4 is the radix-4 butterfly before its twiddles; sg = -1 forwards (the fourth root of
+// unity -i), +1 backwards.
+func bfly4(c0, c1, c2, c3 complex128, sg float64) (y0, y1, y2, y3 complex128) {
+	t0, t1 := c0+c2, c0-c2
+	t2, d := c1+c3, c1-c3
+	t3 := complex(-sg*imag(d), sg*real(d))
+	return t0 + t2, t1 + t3, t0 - t2, t1 - t3
+}
+
 func pass4(y, x []complex128, l, m, done int, tw []complex128, inverse bool) {
-	// rot multiplies by the fourth root of unity exp(-+ i pi/2) = -+ i.
 	sg := -1.0
 	if inverse {
 		sg = 1
@@ -126,29 +134,16 @@ func pass4(y, x []complex128, l, m, done int, tw []complex128, inverse bool) {
 		y3 := y[o+3*m : o+4*m]
 		n := len(a0)
 		a1, a2, a3, y0, y1, y2, y3 = a1[:n], a2[:n], a3[:n], y0[:n], y1[:n], y2[:n], y3[:n]
-		if j == 0 {
+		if j == 0 { // all twiddles are 1
 			for k, c0 := range a0 {
-				c1, c2, c3 := a1[k], a2[k], a3[k]
-				t0, t1 := c0+c2, c0-c2
-				t2, d := c1+c3, c1-c3
-				t3 := complex(-sg*imag(d), sg*real(d))
-				y0[k] = t0 + t2
-				y1[k] = t1 + t3
-				y2[k] = t0 - t2
-				y3[k] = t1 - t3
+				y0[k], y1[k], y2[k], y3[k] = bfly4(c0, a1[k], a2[k], a3[k], sg)
 			}
 			continue
 		}
 		w1, w2, w3 := tw[j*done], tw[2*j*done], tw[3*j*done]
 		for k, c0 := range a0 {
-			c1, c2, c3 := a1[k], a2[k], a3[k]
-			t0, t1 := c0+c2, c0-c2
-			t2, d := c1+c3, c1-c3
-			t3 := complex(-sg*imag(d), sg*real(d))
-			y0[k] = t0 + t2
-			y1[k] = w1 * (t1 + t3)
-			y2[k] = w2 * (t0 - t2)
-			y3[k] = w3 * (t1 - t3)
+			b0, b1, b2, b3 := bfly4(c0, a1[k], a2[k], a3[k], sg)
+			y0[k], y1[k], y2[k], y3[k] = b0, w1*b1, w2*b2, w3*b3
 		}
 	}
 }
