@@ -38,11 +38,11 @@ type Plan struct {
 	rest    int  // N / n0, the number of lines along axis 0
 	nHalf   int  // hn * rest
 	axis0   *line
-	axes    []*line // per axis >= 1; nil where the side is 1
-	strides []int   // per axis >= 1: its stride in the half spectrum
+	axes    []*line      // per axis >= 1; nil where the side is 1
+	strides []int        // per axis >= 1: its stride in the half spectrum
 	rtw     []complex128 // exp(-2 pi i k/n0), k <= n0/2, for even n0
 	rtwHalf []complex128 // rtw/2
-	negRest []int // the index of -q among the momenta of axes >= 1
+	negRest []int        // the index of -q among the momenta of axes >= 1
 	mult    []float64
 	spec    []complex128 // half spectrum in transit
 	spec2   []complex128 // a second one, for ConvolveMany
