@@ -18,7 +18,9 @@ func ExampleRun() {
 		return
 	}
 	for _, e := range res.Rows[0].Entries {
-		fmt.Printf("%-8s %.3f\n", e.Method, e.Energy)
+		if e.Method != "pimc" { // its last digits are noise at this budget
+			fmt.Printf("%-8s %.3f\n", e.Method, e.Energy)
+		}
 	}
 	for _, d := range res.Rows[0].Diffs {
 		if d.A == "pimc" || d.B == "pimc" {
@@ -29,7 +31,6 @@ func ExampleRun() {
 	// vmc      0.804
 	// exact    0.804
 	// gaussian 0.812
-	// pimc     0.789
 	// vmc - pimc within 3 sigma: true
 	// exact - pimc within 3 sigma: true
 	// gaussian - pimc within 3 sigma: true

@@ -100,14 +100,29 @@ func (l Lattice) ForwardNeighbors() []int {
 // MomentumSquared returns the lattice momentum squared p_k^2 = sum_mu 4 sin^2(k_mu/2) of every
 // momentum k_mu = 2 pi n_mu / L, indexed like sites (n plays the role of x).
 func (l Lattice) MomentumSquared() []float64 {
-	p2 := make([]float64, l.N)
-	c := make([]int, l.Dim)
-	for k := 0; k < l.N; k++ {
-		l.Coords(k, c)
-		s := 0.0
-		for mu := 0; mu < l.Dim; mu++ {
-			h := math.Sin(math.Pi * float64(c[mu]) / float64(l.L))
+	dims := make([]int, l.Dim)
+	for mu := range dims {
+		dims[mu] = l.L
+	}
+	return MomentumSquared(dims)
+}
+
+// MomentumSquared returns p_k^2 = sum_mu 4 sin^2(k_mu/2), k_mu = 2 pi n_mu / L_mu, for every
+// momentum of the periodic box with sides dims (axis 0 fastest, as Lattice numbers sites),
+// indexed like sites: the eigenvalues of minus the lattice Laplacian. Euclidean lattices
+// (L^d x L_t) are boxes whose sides differ.
+func MomentumSquared(dims []int) []float64 {
+	n := 1
+	for _, l := range dims {
+		n *= l
+	}
+	p2 := make([]float64, n)
+	for k := range p2 {
+		r, s := k, 0.0
+		for _, l := range dims {
+			h := math.Sin(math.Pi * float64(r%l) / float64(l))
 			s += 4 * h * h
+			r /= l
 		}
 		p2[k] = s
 	}

@@ -134,13 +134,13 @@ func (p *Phi4) Grad(dst, phi []float64) {
 func (p *Phi4) QuadraticKernel(m2Floor float64) []float64 {
 	m2 := max(p.space.M2, m2Floor)
 	if p.lt == 0 {
-		q := MomentumSquared(p.dims)
+		q := hamiltonian.MomentumSquared(p.dims)
 		for k := range q {
 			q[k] += m2
 		}
 		return q
 	}
-	ps := MomentumSquared(p.dims[:len(p.dims)-1])
+	ps := hamiltonian.MomentumSquared(p.dims[:len(p.dims)-1])
 	q := make([]float64, p.n)
 	ns := len(ps)
 	for w := 0; w < p.lt; w++ {

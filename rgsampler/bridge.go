@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"vqs/internal/latfft"
 )
 
 // Reverse selects the Gaussian reverse kernel r(phi_i | phi_{i+1}) of the bridge.
@@ -48,6 +50,10 @@ type BridgeConfig struct {
 	FlipProb float64
 	// MovesPerSample is the number of bridge moves between returned samples (default 1).
 	MovesPerSample int
+	// Kernels are reverse kernels to share with other chains (NewReverseKernels, or another
+	// chain's Kernels), of this diffusion and Reverse; they replace Reference. nil: the chain
+	// builds its own from the score and Reference.
+	Kernels *ReverseKernels
 }
 
 // DepthAcceptance is the acceptance record of one depth.
@@ -64,13 +70,92 @@ type DepthAcceptance struct {
 }
 
 // minSNR is the signal-to-noise ratio a^2 C_i / v of a mode below which the posterior reverse
-// kernel ignores the score in that mode (see buildReverse).
+// kernel ignores the score in that mode (see NewReverseKernels).
 const minSNR = 1e-6
 
-// revKernel is the Gaussian reverse kernel from level i+1 to level i, per mode:
-// mean alpha phi_{i+1} + beta score_{i+1}, standard deviation sd, inverse variance invc.
+// revKernel is the Gaussian reverse kernel from level i+1 to level i, per mode of the half
+// spectrum: mean alpha phi_{i+1} + beta score_{i+1}, standard deviation sd, and the inverse
+// variance times the mode's multiplicity over N (invcW), the weight of its log density.
 type revKernel struct {
-	alpha, beta, sd, invc []float64
+	alpha, beta, sd, invcW []float64
+}
+
+// ReverseKernels are the Gaussian reverse kernels r(phi_i | phi_{i+1}) of a bridge, one per
+// level: they depend only on the diffusion, the kind of kernel and the level covariances (a
+// reference c0 or the score's own), not on the chain. They are immutable, so chains that use the
+// same score family share one set instead of each building its own.
+type ReverseKernels struct {
+	d         *Diffusion
+	kind      Reverse
+	reference []float64
+	rev       []revKernel
+}
+
+// NewReverseKernels builds the reverse kernels of kind on d. The posterior kernel takes its
+// level covariances C_i = a_i^2 c0 + v_i from reference (the per-mode covariance c0 of a
+// Gaussian approximation of level 0) or, when reference is nil, from score (which must then
+// implement Covariancer); the Euler kernel uses neither. reference is copied.
+func NewReverseKernels(d *Diffusion, kind Reverse, reference []float64, score Score) (*ReverseKernels, error) {
+	n := d.Sites()
+	if reference != nil && len(reference) != n {
+		return nil, fmt.Errorf("bridge: reference covariance has %d modes, lattice has %d", len(reference), n)
+	}
+	rk := &ReverseKernels{d: d, kind: kind}
+	if reference != nil {
+		rk.reference = append([]float64(nil), reference...)
+	}
+	ci := make([]float64, n)
+	A, B := make([]float64, n), make([]float64, n)
+	alpha, beta, invc, sd := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := 0; i < d.Levels()-1; i++ {
+		a, v := d.Step(i)
+		switch kind {
+		case PosteriorReverse:
+			switch {
+			case reference != nil:
+				d.LevelCovariance(ci, reference, i)
+			default:
+				cv, ok := score.(Covariancer)
+				if !ok || cv.Covariance(i) == nil {
+					return nil, errors.New("bridge: the posterior reverse kernel needs a reference covariance or a score that implements Covariancer")
+				}
+				copy(ci, cv.Covariance(i))
+			}
+			for k := range a {
+				invc[k] = 1/ci[k] + a[k]*a[k]/v[k]
+				if snr := a[k] * a[k] * ci[k] / v[k]; snr < minSNR {
+					// phi_{i+1} carries almost no trace of this mode of phi_i, and the Tweedie
+					// mean (phi + v s)/a would amplify rounding by 1/snr. Use the reference
+					// posterior mean instead; the proposal stays a Gaussian with a computable
+					// density, so the Metropolis-Hastings ratio stays exact.
+					alpha[k] = a[k] * ci[k] / (a[k]*a[k]*ci[k] + v[k])
+					beta[k] = 0
+					continue
+				}
+				alpha[k] = 1 / a[k]
+				beta[k] = v[k] / a[k]
+			}
+		case EulerReverse:
+			h := d.Time(i+1) - d.Time(i)
+			d.Drift(A, B, d.Time(i+1))
+			for k := range a {
+				alpha[k] = 1 + h*A[k]
+				beta[k] = 2 * h * B[k]
+				invc[k] = 1 / (2 * h * B[k])
+			}
+		default:
+			return nil, fmt.Errorf("bridge: unknown reverse kernel %d", int(kind))
+		}
+		for k, ic := range invc {
+			if !(ic > 0) || math.IsInf(ic, 0) {
+				return nil, fmt.Errorf("bridge: reverse kernel at level %d mode %d has inverse variance %v", i, k, ic)
+			}
+			sd[k] = 1 / math.Sqrt(ic)
+		}
+		rk.rev = append(rk.rev, revKernel{alpha: d.half(nil, alpha), beta: d.half(nil, beta),
+			sd: d.half(nil, sd), invcW: d.weights(d.half(nil, invc))})
+	}
+	return rk, nil
 }
 
 // Bridge is one chain of the RG bridge sampler (DESIGN.md section 6) on the joint law
@@ -86,31 +171,36 @@ type revKernel struct {
 // Levels above j cancel. The normalisations of k and r do not depend on the fields and cancel
 // too. Any score gives exact results; a better one only raises the acceptance.
 //
+// Every kernel is diagonal in momentum, so the path lives in momentum space (half spectra):
+// the noise is drawn there, and a field goes to real space only where the score needs it and
+// for the target at phi'_0. A move at depth j evaluates the score 2j - 1 times and costs one
+// inverse transform plus what those evaluations cost: nothing for GaussianScore (one transform
+// per move in all), two transforms each for DenoisedScore and for a score that needs the field in
+// real space (an inverse to get it, a forward for its result): 4j - 1 in all, against about 10j
+// when every score went through real space and the noise was drawn there.
+//
 // A Bridge is not safe for concurrent use; give each chain its own Score (Score.Clone) and a
 // Target that is safe for concurrent use or its own Target.
 type Bridge struct {
 	target Target
 	d      *Diffusion
 	score  Score
+	spec   SpectralScore // score itself, or an adapter of a real-space score
+	rk     *ReverseKernels
 	cfg    BridgeConfig
 	rng    *rand.Rand
-	fft    *FFT
+	plan   *latfft.Plan
 	n, K   int
-	rev    []revKernel
-	sqrtV  [][]float64 // forward step: sqrt(v) and 1/v per level
-	invV   [][]float64
 	phi    []float64
+	phiK   []complex128 // half spectrum of phi
 	logp   float64
-	path   [][]float64
+	path   [][]float64 // real-space fields, filled only where the score needs them
 	pathF  [][]complex128
 	prop   [][]float64
 	propF  [][]complex128
-	xi     []float64
 	xiF    []complex128
-	s      []float64
 	sF     []complex128
 	sTop   []complex128 // score at phi_j, shared by the old and new paths
-	diff   []complex128
 	flip   []float64
 	tries  []int
 	accs   []int
@@ -119,6 +209,21 @@ type Bridge struct {
 	lrSq   []float64
 	lrN    []int
 	sched  int
+}
+
+// realSpaceScore adapts a Score that has only Eval: the field in real space in, the score's
+// transform out.
+type realSpaceScore struct {
+	Score
+	plan *latfft.Plan
+	buf  []float64
+}
+
+func (r *realSpaceScore) NeedsField(int) bool { return true }
+
+func (r *realSpaceScore) EvalSpectrum(dst []complex128, phi []float64, _ []complex128, level int) {
+	r.Score.Eval(r.buf, phi, level)
+	r.plan.ForwardHalf(dst, r.buf)
 }
 
 // NewBridge returns a bridge chain for target on d's lattice, with score driving the reverse
@@ -149,36 +254,35 @@ func NewBridge(target Target, d *Diffusion, score Score, init []float64, cfg Bri
 		return nil, fmt.Errorf("bridge: initial field has %d sites, lattice has %d", len(init), n)
 	}
 	cfg.Depths = append([]int(nil), cfg.Depths...)
-	fft, err := NewFFT(d.Dims())
+	plan, err := latfft.NewBoxPlan(d.Dims())
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{target: target, d: d, cfg: cfg, rng: rand.New(rand.NewPCG(seed, stream)), fft: fft,
-		n: n, K: K, phi: make([]float64, n), xi: make([]float64, n), xiF: make([]complex128, n),
-		s: make([]float64, n), sF: make([]complex128, n), sTop: make([]complex128, n),
-		diff: make([]complex128, n), flip: make([]float64, n),
+	nh := plan.HalfModes()
+	b := &Bridge{target: target, d: d, cfg: cfg, rng: rand.New(rand.NewPCG(seed, stream)), plan: plan,
+		n: n, K: K, phi: make([]float64, n), phiK: make([]complex128, nh), xiF: make([]complex128, nh),
+		sF: make([]complex128, nh), sTop: make([]complex128, nh), flip: make([]float64, n),
 		tries: make([]int, K+1), accs: make([]int, K+1), probs: make([]float64, K+1),
 		lrSum: make([]float64, K+1), lrSq: make([]float64, K+1), lrN: make([]int, K+1)}
 	for i := 0; i <= K; i++ {
 		b.path = append(b.path, make([]float64, n))
 		b.prop = append(b.prop, make([]float64, n))
-		b.pathF = append(b.pathF, make([]complex128, n))
-		b.propF = append(b.propF, make([]complex128, n))
-		if i < K {
-			_, v := d.Step(i)
-			sv, iv := make([]float64, n), make([]float64, n)
-			for k := range v {
-				sv[k], iv[k] = math.Sqrt(v[k]), 1/v[k]
-			}
-			b.sqrtV, b.invV = append(b.sqrtV, sv), append(b.invV, iv)
-		}
+		b.pathF = append(b.pathF, make([]complex128, nh))
+		b.propF = append(b.propF, make([]complex128, nh))
 	}
-	if err := b.SetScore(score); err != nil {
+	if cfg.Kernels != nil {
+		err = b.SetKernels(score, cfg.Kernels)
+	} else {
+		err = b.SetScore(score)
+	}
+	if err != nil {
 		return nil, err
 	}
+	b.cfg.Kernels = nil // the chain's kernels are b.rk from here on
 	if init != nil {
 		copy(b.phi, init)
 	}
+	b.plan.ForwardHalf(b.phiK, b.phi)
 	if err := b.SetTarget(target); err != nil {
 		return nil, err
 	}
@@ -196,77 +300,58 @@ func (b *Bridge) SetTarget(t Target) error {
 	return nil
 }
 
+// setState moves the chain to phi with log density logp (for Hybrid).
+func (b *Bridge) setState(phi []float64, logp float64) {
+	copy(b.phi, phi)
+	b.plan.ForwardHalf(b.phiK, b.phi)
+	b.logp = logp
+}
+
 // SetScore replaces the score (for example after training) and rebuilds the reverse kernels.
 // The bridge uses s itself, not a clone.
 func (b *Bridge) SetScore(s Score) error {
+	rk, err := NewReverseKernels(b.d, b.cfg.Reverse, b.cfg.Reference, s)
+	if err != nil {
+		return err
+	}
+	b.setScore(s)
+	b.cfg.Reference, b.rk = rk.reference, rk
+	return nil
+}
+
+func (b *Bridge) setScore(s Score) {
 	b.score = s
-	return b.buildReverse()
+	if sp, ok := s.(SpectralScore); ok {
+		b.spec = sp
+		return
+	}
+	b.spec = &realSpaceScore{Score: s, plan: b.plan, buf: make([]float64, b.n)}
 }
 
 // SetReference replaces the level-0 reference covariance of the posterior kernel.
 func (b *Bridge) SetReference(c0 []float64) error {
-	if c0 != nil && len(c0) != b.n {
-		return fmt.Errorf("bridge: reference covariance has %d modes, lattice has %d", len(c0), b.n)
+	rk, err := NewReverseKernels(b.d, b.cfg.Reverse, c0, b.score)
+	if err != nil {
+		return err
 	}
-	b.cfg.Reference = append([]float64(nil), c0...)
-	return b.buildReverse()
-}
-
-func (b *Bridge) buildReverse() error {
-	d, n := b.d, b.n
-	b.rev = b.rev[:0]
-	ci := make([]float64, n)
-	A, B := make([]float64, n), make([]float64, n)
-	for i := 0; i < b.K; i++ {
-		r := revKernel{alpha: make([]float64, n), beta: make([]float64, n), sd: make([]float64, n), invc: make([]float64, n)}
-		a, v := d.Step(i)
-		switch b.cfg.Reverse {
-		case PosteriorReverse:
-			switch {
-			case b.cfg.Reference != nil:
-				d.LevelCovariance(ci, b.cfg.Reference, i)
-			default:
-				cv, ok := b.score.(Covariancer)
-				if !ok {
-					return errors.New("bridge: the posterior reverse kernel needs a reference covariance or a score that implements Covariancer")
-				}
-				copy(ci, cv.Covariance(i))
-			}
-			for k := range a {
-				r.invc[k] = 1/ci[k] + a[k]*a[k]/v[k]
-				if snr := a[k] * a[k] * ci[k] / v[k]; snr < minSNR {
-					// phi_{i+1} carries almost no trace of this mode of phi_i, and the Tweedie
-					// mean (phi + v s)/a would amplify rounding by 1/snr. Use the reference
-					// posterior mean instead; the proposal stays a Gaussian with a computable
-					// density, so the Metropolis-Hastings ratio stays exact.
-					r.alpha[k] = a[k] * ci[k] / (a[k]*a[k]*ci[k] + v[k])
-					r.beta[k] = 0
-					continue
-				}
-				r.alpha[k] = 1 / a[k]
-				r.beta[k] = v[k] / a[k]
-			}
-		case EulerReverse:
-			h := d.Time(i+1) - d.Time(i)
-			d.Drift(A, B, d.Time(i+1))
-			for k := range a {
-				r.alpha[k] = 1 + h*A[k]
-				r.beta[k] = 2 * h * B[k]
-				r.invc[k] = 1 / (2 * h * B[k])
-			}
-		default:
-			return fmt.Errorf("bridge: unknown reverse kernel %d", int(b.cfg.Reverse))
-		}
-		for k, ic := range r.invc {
-			if !(ic > 0) || math.IsInf(ic, 0) {
-				return fmt.Errorf("bridge: reverse kernel at level %d mode %d has inverse variance %v", i, k, ic)
-			}
-			r.sd[k] = 1 / math.Sqrt(ic)
-		}
-		b.rev = append(b.rev, r)
-	}
+	b.cfg.Reference, b.rk = rk.reference, rk
 	return nil
 }
+
+// SetKernels replaces the score and the reverse kernels together, without rebuilding the
+// kernels: chains that sample with one score family share one ReverseKernels (which must be of
+// this chain's diffusion and kind). The bridge uses s itself, not a clone.
+func (b *Bridge) SetKernels(s Score, rk *ReverseKernels) error {
+	if rk == nil || rk.d != b.d || rk.kind != b.cfg.Reverse {
+		return errors.New("bridge: reverse kernels of another diffusion or kind")
+	}
+	b.setScore(s)
+	b.cfg.Reference, b.rk = rk.reference, rk
+	return nil
+}
+
+// Kernels returns the chain's reverse kernels (immutable; other chains may share them).
+func (b *Bridge) Kernels() *ReverseKernels { return b.rk }
 
 // State returns the current field phi_0 (shared; copy it to keep it).
 func (b *Bridge) State() []float64 { return b.phi }
@@ -297,49 +382,56 @@ func (b *Bridge) ResetCounts() {
 	}
 }
 
-// noise fills b.xi with N(0,1) and b.xiF with its transform.
-func (b *Bridge) noise() {
-	for i := range b.xi {
-		b.xi[i] = b.rng.NormFloat64()
+// scoreAt writes the score's half spectrum at level for the field with half spectrum phiK into
+// dst, first bringing the field to real space (into phi) when the score needs it there.
+func (b *Bridge) scoreAt(dst []complex128, phi []float64, phiK []complex128, level int) {
+	if b.spec.NeedsField(level) {
+		b.plan.InverseHalf(phi, phiK)
+		b.spec.EvalSpectrum(dst, phi, phiK, level)
+		return
 	}
-	b.fft.Forward(b.xiF, b.xi)
+	b.spec.EvalSpectrum(dst, nil, phiK, level)
 }
 
-// scoreF writes the transform of the score at level of the real field phi into dst.
-func (b *Bridge) scoreF(dst []complex128, phi []float64, level int) {
-	b.score.Eval(b.s, phi, level)
-	b.fft.Forward(dst, b.s)
+// fwdLog returns log k(hi | lo) for the forward step from level i, up to a constant.
+func (b *Bridge) fwdLog(hi, lo []complex128, i int) float64 {
+	a, w := b.d.halfA[i], b.d.halfInvVW[i]
+	lo, a, w = lo[:len(hi)], a[:len(hi)], w[:len(hi)]
+	s := 0.0
+	for h, c := range hi {
+		d := c - complex(a[h], 0)*lo[h]
+		s += w[h] * (real(d)*real(d) + imag(d)*imag(d))
+	}
+	return -0.5 * s
+}
+
+// revLog returns log r(lo | hi) for the reverse step to level i with score sF at hi, up to a
+// constant.
+func (b *Bridge) revLog(lo, hi, sF []complex128, i int) float64 {
+	r := b.rk.rev[i]
+	hi, sF = hi[:len(lo)], sF[:len(lo)]
+	alpha, beta, w := r.alpha[:len(lo)], r.beta[:len(lo)], r.invcW[:len(lo)]
+	s := 0.0
+	for h, c := range lo {
+		d := c - complex(alpha[h], 0)*hi[h] - complex(beta[h], 0)*sF[h]
+		s += w[h] * (real(d)*real(d) + imag(d)*imag(d))
+	}
+	return -0.5 * s
 }
 
 // move does one bridge move at depth j and returns its acceptance probability.
 func (b *Bridge) move(j int) float64 {
-	fwdLog := func(hi, lo []complex128, i int) float64 {
-		a, _ := b.d.Step(i)
-		for k := range b.diff {
-			b.diff[k] = hi[k] - complex(a[k], 0)*lo[k]
-		}
-		return -0.5 * modeNorm2(b.diff, b.invV[i])
-	}
-	revLog := func(lo, hi, sF []complex128, i int) float64 {
-		r := b.rev[i]
-		for k := range b.diff {
-			b.diff[k] = lo[k] - complex(r.alpha[k], 0)*hi[k] - complex(r.beta[k], 0)*sF[k]
-		}
-		return -0.5 * modeNorm2(b.diff, r.invc)
-	}
 	// Gibbs refresh of phi_1..phi_j from the forward kernels.
-	copy(b.path[0], b.phi)
-	b.fft.Forward(b.pathF[0], b.phi)
+	copy(b.pathF[0], b.phiK)
 	logKOld := 0.0
 	for i := 0; i < j; i++ {
-		a, _ := b.d.Step(i)
-		b.noise()
+		a, sv := b.d.halfA[i], b.d.halfSqrtV[i]
+		b.plan.WhiteNoise(b.xiF, b.rng)
 		lo, hi := b.pathF[i], b.pathF[i+1]
-		for k := range hi {
-			hi[k] = complex(a[k], 0)*lo[k] + complex(b.sqrtV[i][k], 0)*b.xiF[k]
+		for h := range hi {
+			hi[h] = complex(a[h], 0)*lo[h] + complex(sv[h], 0)*b.xiF[h]
 		}
-		b.fft.Inverse(b.path[i+1], hi)
-		logKOld += fwdLog(hi, lo, i)
+		logKOld += b.fwdLog(hi, lo, i)
 	}
 	// Reverse density of the current path.
 	logROld := 0.0
@@ -348,29 +440,28 @@ func (b *Bridge) move(j int) float64 {
 		if i == j-1 {
 			dst = b.sTop
 		}
-		b.scoreF(dst, b.path[i+1], i+1)
-		logROld += revLog(b.pathF[i], b.pathF[i+1], dst, i)
+		b.scoreAt(dst, b.path[i+1], b.pathF[i+1], i+1)
+		logROld += b.revLog(b.pathF[i], b.pathF[i+1], dst, i)
 	}
 	// Proposal from the reverse kernels started at phi_j.
-	copy(b.prop[j], b.path[j])
 	copy(b.propF[j], b.pathF[j])
 	logRNew, logKNew := 0.0, 0.0
 	for i := j - 1; i >= 0; i-- {
 		sF := b.sTop
 		if i < j-1 {
 			sF = b.sF
-			b.scoreF(sF, b.prop[i+1], i+1)
+			b.scoreAt(sF, b.prop[i+1], b.propF[i+1], i+1)
 		}
-		r := b.rev[i]
-		b.noise()
+		r := b.rk.rev[i]
+		b.plan.WhiteNoise(b.xiF, b.rng)
 		lo, hi := b.propF[i], b.propF[i+1]
-		for k := range lo {
-			lo[k] = complex(r.alpha[k], 0)*hi[k] + complex(r.beta[k], 0)*sF[k] + complex(r.sd[k], 0)*b.xiF[k]
+		for h := range lo {
+			lo[h] = complex(r.alpha[h], 0)*hi[h] + complex(r.beta[h], 0)*sF[h] + complex(r.sd[h], 0)*b.xiF[h]
 		}
-		b.fft.Inverse(b.prop[i], lo)
-		logRNew += revLog(lo, hi, sF, i)
-		logKNew += fwdLog(hi, lo, i)
+		logRNew += b.revLog(lo, hi, sF, i)
+		logKNew += b.fwdLog(hi, lo, i)
 	}
+	b.plan.InverseHalf(b.prop[0], b.propF[0])
 	lp := b.target.LogDensity(b.prop[0])
 	logRatio := (lp - b.logp) + (logKNew - logKOld) + (logROld - logRNew)
 	acc := 0.0
@@ -387,6 +478,7 @@ func (b *Bridge) move(j int) float64 {
 	if b.rng.Float64() < acc {
 		b.accs[j]++
 		copy(b.phi, b.prop[0])
+		copy(b.phiK, b.propF[0])
 		b.logp = lp
 	}
 	if b.cfg.FlipProb > 0 && b.rng.Float64() < b.cfg.FlipProb {
@@ -396,6 +488,9 @@ func (b *Bridge) move(j int) float64 {
 		lp := b.target.LogDensity(b.flip)
 		if b.rng.Float64() < math.Exp(lp-b.logp) {
 			b.phi, b.flip = b.flip, b.phi
+			for h, c := range b.phiK {
+				b.phiK[h] = -c
+			}
 			b.logp = lp
 		}
 	}

@@ -3,20 +3,22 @@ package rgsampler
 import (
 	"fmt"
 	"math"
+
+	"vqs/internal/latfft"
 )
 
-// denoisedScore approximates the score of every RG level from the target's own gradient.
+// denoisedScore approximates the score of every level from the target's own gradient.
 type denoisedScore struct {
 	target Target
 	dims   []int
 	iters  int
-	c0     []float64   // reference covariance per mode (shared)
-	invC0  []float64   // 1/c0 (shared)
-	wiener [][]float64 // per level: a c0 / D, D = a^2 c0 + v (shared)
-	post   [][]float64 // per level: c0 v / D, the reference posterior covariance (shared)
-	invD   [][]float64 // per level: 1/D (shared)
-	cov    [][]float64 // per level: D (shared)
-	fft    *FFT
+	// Per-mode tables on the half spectrum (shared between clones); cov is per full mode.
+	invC0  []float64   // 1/c0
+	wiener [][]float64 // per level: a c0 / D, D = a^2 c0 + v
+	post   [][]float64 // per level: c0 v / D, the reference posterior covariance
+	invD   [][]float64 // per level: 1/D
+	cov    [][]float64 // per level: D
+	plan   *latfft.Plan
 	pk     []complex128
 	xk     []complex128
 	rk     []complex128
@@ -39,7 +41,8 @@ type denoisedScore struct {
 // the bridge's acceptance is lost. At deep levels, where Sigma is no longer small against the
 // curvature of r, it falls back towards the Gaussian reference score. The fixed-point steps
 // converge only where Sigma |hess r| < 1 (shallow levels); keep iters small (0 or 1).
-// It implements Covariancer with the reference level covariances.
+// It implements Covariancer with the reference level covariances, and SpectralScore: from the
+// field's spectrum it costs 2(iters+1) transforms and one target gradient per iteration.
 func DenoisedScore(target Target, d *Diffusion, c0 []float64, iters int) (Score, error) {
 	n := d.Sites()
 	if len(c0) != n {
@@ -48,14 +51,15 @@ func DenoisedScore(target Target, d *Diffusion, c0 []float64, iters int) (Score,
 	if iters < 0 {
 		return nil, fmt.Errorf("DenoisedScore: iterations must be >= 0, got %d", iters)
 	}
-	s := &denoisedScore{target: target, dims: d.Dims(), iters: iters, c0: append([]float64(nil), c0...),
-		invC0: make([]float64, n)}
+	s := &denoisedScore{target: target, dims: d.Dims(), iters: iters}
+	ic := make([]float64, n)
 	for k, c := range c0 {
 		if !(c > 0) || math.IsInf(c, 0) {
 			return nil, fmt.Errorf("DenoisedScore: covariance must be finite and > 0, mode %d has %v", k, c)
 		}
-		s.invC0[k] = 1 / c
+		ic[k] = 1 / c
 	}
+	s.invC0 = d.half(nil, ic)
 	for i := 0; i < d.Levels(); i++ {
 		a, v := d.Marginal(i)
 		w, p, id, cv := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
@@ -63,46 +67,59 @@ func DenoisedScore(target Target, d *Diffusion, c0 []float64, iters int) (Score,
 			D := a[k]*a[k]*c0[k] + v[k]
 			w[k], p[k], id[k], cv[k] = a[k]*c0[k]/D, c0[k]*v[k]/D, 1/D, D
 		}
-		s.wiener, s.post, s.invD, s.cov = append(s.wiener, w), append(s.post, p), append(s.invD, id), append(s.cov, cv)
+		s.wiener, s.post = append(s.wiener, d.half(nil, w)), append(s.post, d.half(nil, p))
+		s.invD, s.cov = append(s.invD, d.half(nil, id)), append(s.cov, cv)
 	}
 	return s, s.alloc()
 }
 
 func (s *denoisedScore) alloc() error {
-	f, err := NewFFT(s.dims)
+	f, err := latfft.NewBoxPlan(s.dims)
 	if err != nil {
 		return err
 	}
-	n := f.Sites()
-	s.fft, s.pk, s.xk, s.rk = f, make([]complex128, n), make([]complex128, n), make([]complex128, n)
+	n, h := f.N, f.HalfModes()
+	s.plan, s.pk, s.xk, s.rk = f, make([]complex128, h), make([]complex128, h), make([]complex128, h)
 	s.x, s.g = make([]float64, n), make([]float64, n)
 	return nil
 }
 
 func (s *denoisedScore) Eval(dst, phi []float64, level int) {
+	s.plan.ForwardHalf(s.pk, phi)
+	s.spectrum(s.pk, s.pk, level)
+	s.plan.InverseHalf(dst, s.pk)
+}
+
+func (s *denoisedScore) NeedsField(int) bool { return false }
+
+func (s *denoisedScore) EvalSpectrum(dst []complex128, _ []float64, phiK []complex128, level int) {
+	s.spectrum(dst, phiK, level)
+}
+
+// spectrum writes the score's half spectrum at level for the field's half spectrum pk into dst,
+// which may be pk itself.
+func (s *denoisedScore) spectrum(dst, pk []complex128, level int) {
 	w, post, invD := s.wiener[level], s.post[level], s.invD[level]
-	s.fft.Forward(s.pk, phi)
-	for k, c := range s.pk {
-		s.xk[k] = c * complex(w[k], 0)
+	for h, c := range pk {
+		s.xk[h] = c * complex(w[h], 0)
 	}
 	for it := 0; ; it++ {
-		s.fft.Inverse(s.x, s.xk)
+		s.plan.InverseHalf(s.x, s.xk)
 		s.target.Grad(s.g, s.x)
-		s.fft.Forward(s.rk, s.g)
-		for k, c := range s.xk {
-			s.rk[k] += c * complex(s.invC0[k], 0) // grad r = grad log p_0 + x/c0
+		s.plan.ForwardHalf(s.rk, s.g)
+		for h, c := range s.xk {
+			s.rk[h] += c * complex(s.invC0[h], 0) // grad r = grad log p_0 + x/c0
 		}
 		if it == s.iters {
 			break
 		}
-		for k, c := range s.pk {
-			s.xk[k] = c*complex(w[k], 0) + s.rk[k]*complex(post[k], 0)
+		for h, c := range pk {
+			s.xk[h] = c*complex(w[h], 0) + s.rk[h]*complex(post[h], 0)
 		}
 	}
-	for k, c := range s.pk {
-		s.rk[k] = s.rk[k]*complex(w[k], 0) - c*complex(invD[k], 0) // w = a c0/D
+	for h, c := range pk {
+		dst[h] = s.rk[h]*complex(w[h], 0) - c*complex(invD[h], 0) // w = a c0/D
 	}
-	s.fft.Inverse(dst, s.rk)
 }
 
 func (s *denoisedScore) Clone() Score {
@@ -119,34 +136,48 @@ type splitScore struct {
 	cut           int
 }
 
+// spectralSplit is a splitScore whose parts are both SpectralScores.
+type spectralSplit struct{ splitScore }
+
 // SplitScore returns the score that evaluates shallow at levels below cut and deep at levels
 // cut and above: for example DenoisedScore where the target's own gradient is accurate (small
 // RG times) and a learned score where the field is coarse-grained. It implements Covariancer
-// when both parts do.
+// when both parts do, and SpectralScore when both parts do.
 func SplitScore(shallow, deep Score, cut int) Score {
-	return &splitScore{shallow: shallow, deep: deep, cut: cut}
+	s := splitScore{shallow: shallow, deep: deep, cut: cut}
+	_, ok1 := shallow.(SpectralScore)
+	_, ok2 := deep.(SpectralScore)
+	if ok1 && ok2 {
+		return &spectralSplit{s}
+	}
+	return &s
 }
 
-func (s *splitScore) Eval(dst, phi []float64, level int) {
+func (s *splitScore) part(level int) Score {
 	if level < s.cut {
-		s.shallow.Eval(dst, phi, level)
-		return
+		return s.shallow
 	}
-	s.deep.Eval(dst, phi, level)
+	return s.deep
 }
+
+func (s *splitScore) Eval(dst, phi []float64, level int) { s.part(level).Eval(dst, phi, level) }
 
 func (s *splitScore) Clone() Score {
-	return &splitScore{shallow: s.shallow.Clone(), deep: s.deep.Clone(), cut: s.cut}
+	return SplitScore(s.shallow.Clone(), s.deep.Clone(), s.cut)
 }
 
 // Covariance returns the part's level covariance; nil when that part has none.
 func (s *splitScore) Covariance(level int) []float64 {
-	part := s.deep
-	if level < s.cut {
-		part = s.shallow
-	}
-	if c, ok := part.(Covariancer); ok {
+	if c, ok := s.part(level).(Covariancer); ok {
 		return c.Covariance(level)
 	}
 	return nil
+}
+
+func (s *spectralSplit) NeedsField(level int) bool {
+	return s.part(level).(SpectralScore).NeedsField(level)
+}
+
+func (s *spectralSplit) EvalSpectrum(dst []complex128, phi []float64, phiK []complex128, level int) {
+	s.part(level).(SpectralScore).EvalSpectrum(dst, phi, phiK, level)
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"vqs/hamiltonian"
+	"vqs/internal/latfft"
 )
 
 // Scheme selects how the RG flow is written as a diffusion.
@@ -69,6 +72,10 @@ type Diffusion struct {
 	stepV  [][]float64 // and its variance v
 	margA  [][]float64 // per level i: a of the transition 0 -> i
 	margV  [][]float64
+	// The steps on the half spectrum, for the bridge: a, sqrt(v), and 1/v times the mode's
+	// multiplicity over N, so that sum_h w_h |x_h|^2 is x^T K_{1/v} x.
+	halfA, halfSqrtV, halfInvVW [][]float64
+	tables                      *latfft.Plan // only its read-only tables are used
 }
 
 // DefaultTimes returns the default RG time grid with K steps for mass parameter mu2 on a
@@ -126,7 +133,7 @@ func NewDiffusionBox(dims []int, scheme Scheme, mu2 float64, times []float64) (*
 	if scheme != HeatScheme && scheme != PolchinskiScheme {
 		return nil, fmt.Errorf("unknown scheme %d", int(scheme))
 	}
-	p2 := MomentumSquared(dims)
+	p2 := hamiltonian.MomentumSquared(dims)
 	aRate := make([]float64, n)
 	aMax := 0.0
 	for k, p := range p2 {
@@ -144,8 +151,12 @@ func NewDiffusionBox(dims []int, scheme Scheme, mu2 float64, times []float64) (*
 			return nil, fmt.Errorf("RG times must increase and be finite, got %v", times)
 		}
 	}
+	tables, err := latfft.NewBoxPlan(dims)
+	if err != nil {
+		return nil, err
+	}
 	d := &Diffusion{dims: append([]int(nil), dims...), n: n, scheme: scheme, mu2: mu2,
-		times: append([]float64(nil), times...), aRate: aRate, p2: p2}
+		times: append([]float64(nil), times...), aRate: aRate, p2: p2, tables: tables}
 	K := len(times) - 1
 	for i := 0; i <= K; i++ {
 		a, v := make([]float64, n), make([]float64, n)
@@ -155,10 +166,41 @@ func NewDiffusionBox(dims []int, scheme Scheme, mu2 float64, times []float64) (*
 			a, v := make([]float64, n), make([]float64, n)
 			d.transition(a, v, times[i], times[i+1])
 			d.stepA, d.stepV = append(d.stepA, a), append(d.stepV, v)
+			sv, iv := make([]float64, n), make([]float64, n)
+			for k := range v {
+				sv[k], iv[k] = math.Sqrt(v[k]), 1/v[k]
+			}
+			d.halfA = append(d.halfA, d.half(nil, a))
+			d.halfSqrtV = append(d.halfSqrtV, d.half(nil, sv))
+			d.halfInvVW = append(d.halfInvVW, d.weights(d.half(nil, iv)))
 		}
 	}
 	return d, nil
 }
+
+// boxSites validates the sides of a box (1 to 4 axes) and returns its number of sites.
+func boxSites(dims []int) (int, error) {
+	if len(dims) > 4 {
+		return 0, fmt.Errorf("a lattice needs 1 to 4 axes, got %d", len(dims))
+	}
+	return latfft.Sites(dims)
+}
+
+// half writes the even per-mode array c onto the half spectrum (see latfft.Plan.HalfKernel).
+func (d *Diffusion) half(dst, c []float64) []float64 { return d.tables.HalfKernel(dst, c) }
+
+// weights multiplies a half-spectrum weight by each mode's multiplicity over N, in place, so
+// that sum_h w_h |x_h|^2 over a half spectrum x is the quadratic form of the real field.
+func (d *Diffusion) weights(w []float64) []float64 {
+	m, inv := d.tables.Multiplicity(), 1/float64(d.n)
+	for h := range w {
+		w[h] *= m[h] * inv
+	}
+	return w
+}
+
+// halfModes returns the length of a half spectrum.
+func (d *Diffusion) halfModes() int { return d.tables.HalfModes() }
 
 // transition writes the exact per-mode transition from RG time s to t >= s.
 func (d *Diffusion) transition(a, v []float64, s, t float64) {

@@ -9,7 +9,9 @@
 // like sites (momentum k_mu = 2 pi n_mu / n_mu_size). A "kernel" or per-mode array c is the
 // list of eigenvalues of a translation-invariant (circulant) matrix K_c, indexed by momentum.
 // Fourier transforms are unnormalised forwards, phi_k = sum_x exp(-i k.x) phi_x, so that
-// phi^T K_c phi = (1/N) sum_k c_k |phi_k|^2.
+// phi^T K_c phi = (1/N) sum_k c_k |phi_k|^2. They all go through internal/latfft, and the
+// samplers' inner loops keep fields as half spectra (fields are real, so half the momenta
+// determine the rest), with per-mode arrays restricted to the same half.
 package rgsampler
 
 import (
@@ -22,6 +24,19 @@ import (
 type Score interface {
 	Eval(dst, phi []float64, level int) // must not allocate in steady state
 	Clone() Score                       // an independent copy for another goroutine
+}
+
+// SpectralScore is a Score that also works on the field's half spectrum (the layout of
+// latfft.Plan.ForwardHalf), which the bridge keeps for every field of its path, so that the
+// bridge pays only for the transforms the score really needs. EvalSpectrum writes the half
+// spectrum of the score at level into dst, given the field as its half spectrum phiK and, where
+// NeedsField(level) is true, in real space as phi too (phi is nil otherwise). It must agree with
+// Eval up to rounding: the bridge is exact with any score, but its acceptance is that of the
+// score it is given.
+type SpectralScore interface {
+	Score
+	NeedsField(level int) bool
+	EvalSpectrum(dst []complex128, phi []float64, phiK []complex128, level int) // must not allocate
 }
 
 // Trainer is a Score that can be (re)trained by denoising score matching on samples of level 0.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"vqs/internal/latfft"
 )
 
 // HMCConfig sets up a Fourier-accelerated HMC chain. Zero values take the defaults.
@@ -59,35 +61,46 @@ func (c *HMCConfig) defaults() {
 // a step size tuned during Warmup and frozen afterwards, and a global phi -> -phi move. It is
 // not safe for concurrent use; run one chain per goroutine (the Target must then be safe for
 // concurrent use, as Phi4 is, or be given one per chain).
+//
+// The momentum lives in momentum space (a half spectrum), where it is drawn and where the mass
+// matrix is diagonal; a leapfrog step costs one inverse transform (the velocity) and one
+// forward transform (the force), and the force at the current field is kept from the step that
+// produced it, so a trajectory of n steps costs 2n transforms, n gradients and one log density.
 type HMC struct {
-	target Target
-	cfg    HMCConfig
-	rng    *rand.Rand
-	fft    *FFT
-	n      int
-	kern   []float64 // mass matrix eigenvalues
-	sqrtK  []float64
-	invK   []float64
-	h      float64 // leapfrog step
-	phi    []float64
-	logp   float64
-	trial  []float64
-	force  []float64
-	vel    []float64
-	mom    []complex128 // momentum in Fourier space
-	tmp    []complex128
-	flip   []float64
+	target  Target
+	cfg     HMCConfig
+	rng     *rand.Rand
+	plan    *latfft.Plan
+	n       int
+	sqrtK   []float64 // mass matrix eigenvalues on the half spectrum: sqrt, inverse, and the
+	invK    []float64 // inverse times the multiplicity over N (the kinetic energy's weight)
+	invKW   []float64
+	h       float64 // leapfrog step
+	phi     []float64
+	logp    float64
+	trial   []float64
+	force   []float64
+	vel     []float64
+	mom     []complex128 // momentum
+	tmp     []complex128
+	forceK  []complex128 // transform of grad log p at phi, when forceOK
+	trialK  []complex128 // and at trial
+	forceOK bool
+	flip    []float64
 }
 
 // NewHMC returns a chain on the box dims (axis 0 fastest) started at init (copied; nil starts
 // at phi = 0), with its own random stream PCG(seed, stream).
 func NewHMC(target Target, dims []int, init []float64, cfg HMCConfig, seed, stream uint64) (*HMC, error) {
 	cfg.defaults()
-	fft, err := NewFFT(dims)
+	if _, err := boxSites(dims); err != nil {
+		return nil, err
+	}
+	plan, err := latfft.NewBoxPlan(dims)
 	if err != nil {
 		return nil, err
 	}
-	n := fft.Sites()
+	n := plan.N
 	if init != nil && len(init) != n {
 		return nil, fmt.Errorf("HMC: initial field has %d sites, lattice has %d", len(init), n)
 	}
@@ -108,17 +121,22 @@ func NewHMC(target Target, dims []int, init []float64, cfg HMCConfig, seed, stre
 	if len(kern) != n {
 		return nil, fmt.Errorf("HMC: mass kernel has %d modes, lattice has %d", len(kern), n)
 	}
-	h := &HMC{target: target, cfg: cfg, rng: rand.New(rand.NewPCG(seed, stream)), fft: fft, n: n,
-		kern: kern, sqrtK: make([]float64, n), invK: make([]float64, n), h: cfg.StepSize,
-		phi: make([]float64, n), trial: make([]float64, n), force: make([]float64, n),
-		vel: make([]float64, n), mom: make([]complex128, n), tmp: make([]complex128, n),
-		flip: make([]float64, n)}
 	for k, m := range kern {
 		if !(m > 0) || math.IsInf(m, 0) {
 			return nil, fmt.Errorf("HMC: mass kernel must be finite and > 0, mode %d has %v", k, m)
 		}
+	}
+	nh := plan.HalfModes()
+	h := &HMC{target: target, cfg: cfg, rng: rand.New(rand.NewPCG(seed, stream)), plan: plan, n: n,
+		sqrtK: make([]float64, nh), invK: make([]float64, nh), invKW: make([]float64, nh), h: cfg.StepSize,
+		phi: make([]float64, n), trial: make([]float64, n), force: make([]float64, n),
+		vel: make([]float64, n), mom: make([]complex128, nh), tmp: make([]complex128, nh),
+		forceK: make([]complex128, nh), trialK: make([]complex128, nh), flip: make([]float64, n)}
+	mult := plan.Multiplicity()
+	for k, m := range plan.HalfKernel(nil, kern) {
 		h.sqrtK[k] = math.Sqrt(m)
 		h.invK[k] = 1 / m
+		h.invKW[k] = mult[k] / (m * float64(n))
 	}
 	if init != nil {
 		copy(h.phi, init)
@@ -136,38 +154,64 @@ func (h *HMC) StepSize() float64 { return h.h }
 // State returns the current field (shared; copy it to keep it).
 func (h *HMC) State() []float64 { return h.phi }
 
+// setState moves the chain to phi with log density logp (for Hybrid).
+func (h *HMC) setState(phi []float64, logp float64) {
+	copy(h.phi, phi)
+	h.logp = logp
+	h.forceOK = false
+}
+
+// kinetic returns (1/2) p^T K_M^-1 p of the momentum.
+func (h *HMC) kinetic() float64 {
+	s := 0.0
+	w := h.invKW[:len(h.mom)]
+	for k, c := range h.mom {
+		s += w[k] * (real(c)*real(c) + imag(c)*imag(c))
+	}
+	return 0.5 * s
+}
+
+// kick adds eps times the force transform f to the momentum.
+func (h *HMC) kick(eps float64, f []complex128) {
+	f = f[:len(h.mom)]
+	for k, c := range f {
+		h.mom[k] += complex(eps, 0) * c
+	}
+}
+
 // trajectory runs one HMC trajectory with step eps and nSteps leapfrog steps from the current
 // state and returns the Metropolis acceptance probability; the state is updated if accepted.
 func (h *HMC) trajectory(eps float64, nSteps int) float64 {
-	// p = K_M^(1/2) xi; the kinetic energy of p is then (1/2) |xi|^2.
-	k0 := 0.0
-	for i := range h.vel {
-		x := h.rng.NormFloat64()
-		h.vel[i] = x
-		k0 += x * x
-	}
-	k0 *= 0.5
-	h.fft.Forward(h.mom, h.vel)
+	// p = K_M^(1/2) xi with xi white noise, drawn in momentum space.
+	h.plan.WhiteNoise(h.mom, h.rng)
 	for k, s := range h.sqrtK {
 		h.mom[k] *= complex(s, 0)
 	}
+	k0 := h.kinetic()
+	if !h.forceOK {
+		h.target.Grad(h.force, h.phi)
+		h.plan.ForwardHalf(h.forceK, h.force)
+		h.forceOK = true
+	}
 	copy(h.trial, h.phi)
-	h.kick(0.5 * eps)
+	h.kick(0.5*eps, h.forceK)
 	for s := 0; s < nSteps; s++ {
 		for k, c := range h.mom {
 			h.tmp[k] = c * complex(h.invK[k], 0)
 		}
-		h.fft.Inverse(h.vel, h.tmp)
+		h.plan.InverseHalf(h.vel, h.tmp)
 		for i, v := range h.vel {
 			h.trial[i] += eps * v
 		}
+		h.target.Grad(h.force, h.trial)
+		h.plan.ForwardHalf(h.trialK, h.force)
 		if s < nSteps-1 {
-			h.kick(eps)
+			h.kick(eps, h.trialK)
 		} else {
-			h.kick(0.5 * eps)
+			h.kick(0.5*eps, h.trialK)
 		}
 	}
-	k1 := 0.5 * modeNorm2(h.mom, h.invK)
+	k1 := h.kinetic()
 	lp := h.target.LogDensity(h.trial)
 	dH := (k1 - lp) - (k0 - h.logp)
 	acc := 0.0
@@ -176,18 +220,10 @@ func (h *HMC) trajectory(eps float64, nSteps int) float64 {
 	}
 	if h.rng.Float64() < acc {
 		h.phi, h.trial = h.trial, h.phi
+		h.forceK, h.trialK = h.trialK, h.forceK
 		h.logp = lp
 	}
 	return acc
-}
-
-// kick adds eps * grad log p(trial) to the momentum.
-func (h *HMC) kick(eps float64) {
-	h.target.Grad(h.force, h.trial)
-	h.fft.Forward(h.tmp, h.force)
-	for k, f := range h.tmp {
-		h.mom[k] += complex(eps, 0) * f
-	}
 }
 
 // move does one trajectory with a jittered step (uniform within +-10%, against resonances)
@@ -204,6 +240,7 @@ func (h *HMC) move() float64 {
 		if h.rng.Float64() < math.Exp(lp-h.logp) {
 			h.phi, h.flip = h.flip, h.phi
 			h.logp = lp
+			h.forceOK = false
 		}
 	}
 	return acc

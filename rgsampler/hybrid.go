@@ -51,8 +51,7 @@ func (x *Hybrid) Sample(ctx context.Context, n int, out [][]float64) (float64, e
 			return ratio(sum, cnt), ctx.Err()
 		}
 		if x.hmcPer > 0 {
-			copy(x.h.phi, x.b.phi)
-			x.h.logp = x.b.logp
+			x.h.setState(x.b.phi, x.b.logp)
 			for t := 0; t < x.hmcPer; t++ {
 				a := x.h.move()
 				x.hmcAccSum += a
@@ -62,8 +61,7 @@ func (x *Hybrid) Sample(ctx context.Context, n int, out [][]float64) (float64, e
 					cnt++
 				}
 			}
-			copy(x.b.phi, x.h.phi)
-			x.b.logp = x.h.logp
+			x.b.setState(x.h.phi, x.h.logp)
 		}
 		for m := 0; m < x.bridgePer; m++ {
 			j := x.b.cfg.Depths[x.b.sched]

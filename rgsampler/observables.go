@@ -2,12 +2,14 @@ package rgsampler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
 
+	"vqs/internal/latfft"
 	"vqs/stats"
 )
 
@@ -49,27 +51,53 @@ func (r *Record) Samples() int {
 
 // measurer computes the observables of one sample; one per goroutine.
 type measurer struct {
-	fft  *FFT
+	plan *latfft.Plan
 	fk   []complex128
 	g    []float64
-	pow  []float64
-	dims []int
 }
 
 func newMeasurer(dims []int) *measurer {
-	f, _ := NewFFT(dims) // dims were validated by the chain's constructor
-	n := f.Sites()
-	return &measurer{fft: f, fk: make([]complex128, n), g: make([]float64, n), pow: make([]float64, n), dims: dims}
+	p, _ := latfft.NewBoxPlan(dims) // dims were validated by the chain's constructor
+	return &measurer{plan: p, fk: make([]complex128, p.HalfModes()), g: make([]float64, p.N)}
 }
 
-// correlator writes G(x) = (1/N) sum_y phi_y phi_{y+x} for every separation x into m.g.
+// correlator writes G(x) = (1/N) sum_y phi_y phi_{y+x} for every separation x into m.g: the
+// inverse transform of the power |phi_k|^2/N.
 func (m *measurer) correlator(phi []float64) {
-	m.fft.Forward(m.fk, phi)
+	m.plan.ForwardHalf(m.fk, phi)
 	n := float64(len(phi))
 	for k, c := range m.fk {
 		m.fk[k] = complex((real(c)*real(c)+imag(c)*imag(c))/n, 0)
 	}
-	m.fft.Inverse(m.g, m.fk)
+	m.plan.InverseHalf(m.g, m.fk)
+}
+
+// StructureFactor returns S(k) = <|phi_k|^2>/N of the samples on the box dims (axis 0
+// fastest), indexed like sites: the measured per-mode covariance of a translation-invariant
+// ensemble, for use as a reference covariance (BridgeConfig.Reference, GaussianScore). It is
+// floored at 1e-12 so that it is a valid covariance even where the samples do not move a mode.
+func StructureFactor(dims []int, samples [][]float64) ([]float64, error) {
+	if _, err := boxSites(dims); err != nil {
+		return nil, err
+	}
+	p, err := latfft.NewBoxPlan(dims)
+	if err != nil {
+		return nil, err
+	}
+	if len(samples) == 0 {
+		return nil, errors.New("structure factor: no samples")
+	}
+	for i, s := range samples {
+		if len(s) != p.N {
+			return nil, fmt.Errorf("structure factor: sample %d has %d sites, lattice has %d", i, len(s), p.N)
+		}
+	}
+	sf := make([]float64, p.N)
+	p.StructureFactor(sf, samples)
+	for k := range sf {
+		sf[k] = math.Max(sf[k], 1e-12)
+	}
+	return sf, nil
 }
 
 // Run runs every chain for n samples on its own goroutine and records the observables. It
@@ -303,8 +331,6 @@ func Adapt(ctx context.Context, chains []*Bridge, trainer Trainer, phases, perPh
 	for i := range pool {
 		pool[i] = make([]float64, n)
 	}
-	f, _ := NewFFT(chains[0].d.Dims())
-	fk := make([]complex128, n)
 	for p := 0; p < phases; p++ {
 		var wg sync.WaitGroup
 		errs := make([]error, len(chains))
@@ -325,21 +351,27 @@ func Adapt(ctx context.Context, chains []*Bridge, trainer Trainer, phases, perPh
 		if err := trainer.Train(ctx, pool, steps, rng); err != nil {
 			return err
 		}
-		spec := make([]float64, n)
-		for _, s := range pool {
-			f.Forward(fk, s)
-			for k, c := range fk {
-				spec[k] += (real(c)*real(c) + imag(c)*imag(c)) / float64(n) / float64(len(pool))
-			}
+		spec, err := StructureFactor(chains[0].d.Dims(), pool)
+		if err != nil {
+			return err
 		}
+		// Chains with the same diffusion, kernel kind and reference share one set of reverse
+		// kernels (the clones of one trained score have equal covariances).
+		var rk *ReverseKernels
+		var rkRef []float64
 		for _, b := range chains {
-			if err := b.SetScore(trainer.Clone()); err != nil {
-				return err
+			s, ref := trainer.Clone(), b.cfg.Reference
+			if b.cfg.Reverse == PosteriorReverse && ref != nil {
+				ref = spec
 			}
-			if b.cfg.Reverse == PosteriorReverse && b.cfg.Reference != nil {
-				if err := b.SetReference(spec); err != nil {
+			if rk == nil || rk.d != b.d || rk.kind != b.cfg.Reverse || !sameSlice(ref, rkRef) {
+				if rk, err = NewReverseKernels(b.d, b.cfg.Reverse, ref, s); err != nil {
 					return err
 				}
+				rkRef = ref
+			}
+			if err := b.SetKernels(s, rk); err != nil {
+				return err
 			}
 		}
 		if progress != nil {
@@ -347,4 +379,12 @@ func Adapt(ctx context.Context, chains []*Bridge, trainer Trainer, phases, perPh
 		}
 	}
 	return nil
+}
+
+// sameSlice reports whether a and b are the same slice (both nil, or the same memory and length).
+func sameSlice(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0]
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"testing"
+
+	"vqs/hamiltonian"
 )
 
 // TestRunFreeTheoryObservables: for the free theory every observable is known in closed form:
@@ -26,7 +28,7 @@ func TestRunFreeTheoryObservables(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := rec.Summarize()
-	p2 := MomentumSquared(dims)
+	p2 := hamiltonian.MomentumSquared(dims)
 	N := float64(len(p2))
 	corr := func(r int) float64 {
 		g := 0.0

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"vqs/internal/latfft"
 	"vqs/stats"
 )
 
@@ -49,14 +50,14 @@ func checkMean(t *testing.T, name string, series []float64, exact, nSigma float6
 // one.
 func powerSpectrumCheck(t *testing.T, dims []int, samples [][]float64, c []float64) (maxZ, meanZ2 float64) {
 	t.Helper()
-	f, _ := NewFFT(dims)
-	n := f.Sites()
-	xk := make([]complex128, n)
+	f, _ := latfft.NewBoxPlan(dims)
+	n := f.N
+	modes := make([]float64, n)
 	series := make([][]float64, n)
 	for _, s := range samples {
-		f.Forward(xk, s)
-		for k, v := range xk {
-			series[k] = append(series[k], (real(v)*real(v)+imag(v)*imag(v))/float64(n))
+		f.Modes(modes, s)
+		for k, v := range modes {
+			series[k] = append(series[k], v)
 		}
 	}
 	for k := range series {

@@ -54,6 +54,24 @@ func BenchmarkHMCTrajectory(b *testing.B) {
 	}
 }
 
+// BenchmarkBridgeIteration is the bridge sampler's share of one VMC iteration: a Refresh after
+// a parameter update, then 8 samples on each of 2 chains (the default 12 RG levels).
+func BenchmarkBridgeIteration(b *testing.B) {
+	m, wf := benchAnsatz(b, 16)
+	s, err := NewBridge(wf, m.L, m.Dim, 2, 12, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Refresh()
+		if _, err := s.Sample(ctx, 8, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSampleAndMeasure is a whole VMC iteration's sampling with local energies and
 // log-derivatives, over 2 chains (one per core here).
 func BenchmarkSampleAndMeasure(b *testing.B) {

@@ -81,18 +81,29 @@ func NewBridge(wf Wavefunction, L, dim, chains, levels int, seed uint64) (*Bridg
 	return b, b.build(h.State())
 }
 
+// kernels returns the score and the reverse kernels of the current reference b.c0. Both are
+// read-only and shared by every chain (each gets a clone of the score, which costs nothing).
+func (b *Bridge) kernels() (rgsampler.Score, *rgsampler.ReverseKernels, error) {
+	s, err := rgsampler.GaussianScore(b.d, b.c0)
+	if err != nil {
+		return nil, nil, err
+	}
+	rk, err := rgsampler.NewReverseKernels(b.d, b.cfg.Reverse, b.c0, s)
+	return s, rk, err
+}
+
 func (b *Bridge) build(init [][]float64) error {
 	b.c0 = b.reference(b.c0)
+	s, rk, err := b.kernels()
+	if err != nil {
+		return err
+	}
 	b.chains, b.targets, b.slots = nil, nil, nil
 	for c, phi := range init {
 		t := &psiTarget{wf: b.wf, ev: b.wf.NewEvaluator(), plan: latfft.NewPlan(b.L, b.dim), kphi: make([]float64, len(phi))}
-		s, err := rgsampler.GaussianScore(b.d, b.c0)
-		if err != nil {
-			return err
-		}
 		cfg := b.cfg
-		cfg.Reference = b.c0
-		ch, err := rgsampler.NewBridge(t, b.d, s, phi, cfg, b.seed, uint64(c)+1)
+		cfg.Kernels = rk
+		ch, err := rgsampler.NewBridge(t, b.d, s.Clone(), phi, cfg, b.seed, uint64(c)+1)
 		if err != nil {
 			return err
 		}
@@ -115,26 +126,19 @@ func (b *Bridge) reference(dst []float64) []float64 {
 	return dst
 }
 
-// Refresh re-reads the wavefunction: new target densities, score and reference.
+// Refresh re-reads the wavefunction: new target densities, and one new score and set of
+// reverse kernels that every chain shares.
 func (b *Bridge) Refresh() {
 	b.c0 = b.reference(b.c0)
+	s, rk, err := b.kernels()
 	for c, ch := range b.chains {
-		s, err := rgsampler.GaussianScore(b.d, b.c0)
 		if err == nil {
-			err = ch.SetScore(s)
+			err = ch.SetKernels(s.Clone(), rk)
 		}
-		if err == nil {
-			err = ch.SetReference(b.c0)
-		}
-		if err == nil {
-			err = ch.SetTarget(b.targets[c])
-		}
-		if err != nil {
-			// A kernel the score cannot use cannot come from a valid wavefunction; keep going
-			// with the old kernels, which are still an exact sampler of the new target only
-			// after SetTarget, so make sure at least that happened.
-			_ = ch.SetTarget(b.targets[c])
-		}
+		// A kernel the score cannot use cannot come from a valid wavefunction; on an error keep
+		// the old kernels, which are still an exact sampler of the new target once SetTarget
+		// has run.
+		_ = ch.SetTarget(b.targets[c])
 	}
 }
 

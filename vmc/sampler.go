@@ -32,24 +32,36 @@ type Sampler interface {
 // independent draw, and near-Gaussian states stay close to that. A global phi -> -phi move is
 // made with probability 1/2 before every sample: Psi is even, so it is always accepted, and it
 // lets double wells mix.
+//
+// The field and the velocity are integrated in momentum space (half spectra), where the
+// rotation, the kicks and the velocity draw are all diagonal. A leapfrog step costs one inverse
+// transform (the field, for the local terms) and one forward transform (their gradient); the
+// Gaussian energy w^T K w + phi^T K phi needs none: rotations conserve it exactly and a kick
+// dw = s K^-1 grad changes it by 2 s grad.w + s grad.dw, a dot product. Intermediate steps ask
+// for the local gradient only (Evaluator.LocalGrad), the last one for the value too.
 type HMC struct {
 	wf     Wavefunction
 	dim, L int
 	steps  int // leapfrog steps per trajectory
 	chains []*hmcChain
-	// Gaussian kernel data, refreshed with the parameters.
+	tables *latfft.Plan // read-only tables, for HalfKernel
+	// Gaussian kernel data on the half spectrum, refreshed with the parameters: g, 1/sqrt(2g)
+	// and 1/(2g).
 	g, invSqrt2g, inv2g []float64
 }
 
 type hmcChain struct {
-	ev                Evaluator
-	plan              *latfft.Plan
-	rng               *rand.Rand
-	phi, grad         []float64 // current state and its local-term gradient
-	uloc              float64
-	q, w, f, xi, gnew []float64
-	accepted, tried   int
-	valid             bool // uloc and grad are current for phi
+	ev          Evaluator
+	plan        *latfft.Plan
+	rng         *rand.Rand
+	phi, grad   []float64    // current state and its local-term gradient
+	phiK, gradK []complex128 // their half spectra
+	uloc        float64
+	q, gnew     []float64
+	qK, wK, gK  []complex128 // trajectory: field, velocity and local gradient, in momentum space
+	accepted    int
+	tried       int
+	valid       bool // uloc, grad and gradK are current for phi
 }
 
 // NewHMC returns an HMC sampler with the given number of chains, each started from an exact
@@ -63,8 +75,13 @@ func NewHMC(wf Wavefunction, L, dim, chains, steps int, seed uint64) (*HMC, erro
 		steps = 4
 	}
 	n := len(wf.Kernel())
-	h := &HMC{wf: wf, dim: dim, L: L, steps: steps,
-		g: make([]float64, n), invSqrt2g: make([]float64, n), inv2g: make([]float64, n)}
+	tables := latfft.NewPlan(L, dim)
+	if tables.N != n {
+		return nil, errors.New("vmc: the wavefunction's kernel does not fit the lattice")
+	}
+	nh := tables.HalfModes()
+	h := &HMC{wf: wf, dim: dim, L: L, steps: steps, tables: tables,
+		g: make([]float64, nh), invSqrt2g: make([]float64, nh), inv2g: make([]float64, nh)}
 	h.Refresh()
 	for c := 0; c < chains; c++ {
 		ch := &hmcChain{
@@ -72,10 +89,12 @@ func NewHMC(wf Wavefunction, L, dim, chains, steps int, seed uint64) (*HMC, erro
 			plan: latfft.NewPlan(L, dim),
 			rng:  rand.New(rand.NewPCG(seed, uint64(c)+1)),
 			phi:  make([]float64, n), grad: make([]float64, n),
-			q: make([]float64, n), w: make([]float64, n), f: make([]float64, n),
-			xi: make([]float64, n), gnew: make([]float64, n),
+			phiK: make([]complex128, nh), gradK: make([]complex128, nh),
+			q: make([]float64, n), gnew: make([]float64, n),
+			qK: make([]complex128, nh), wK: make([]complex128, nh), gK: make([]complex128, nh),
 		}
-		h.gaussianDraw(ch, ch.phi)
+		h.gaussianDraw(ch, ch.phiK)
+		ch.plan.InverseHalf(ch.phi, ch.phiK)
 		h.chains = append(h.chains, ch)
 	}
 	return h, nil
@@ -83,7 +102,7 @@ func NewHMC(wf Wavefunction, L, dim, chains, steps int, seed uint64) (*HMC, erro
 
 // Refresh re-reads the wavefunction's Gaussian kernel.
 func (h *HMC) Refresh() {
-	copy(h.g, h.wf.Kernel())
+	h.tables.HalfKernel(h.g, h.wf.Kernel())
 	for k, g := range h.g {
 		h.inv2g[k] = 0.5 / g
 		h.invSqrt2g[k] = math.Sqrt(h.inv2g[k])
@@ -115,17 +134,19 @@ func (h *HMC) SetState(s [][]float64) error {
 			return errors.New("vmc: checkpoint configuration has the wrong size")
 		}
 		copy(c.phi, s[i])
+		c.plan.ForwardHalf(c.phiK, c.phi)
 		c.valid = false
 	}
 	return nil
 }
 
-// gaussianDraw writes an exact sample of the Gaussian part, covariance (2K)^-1, into dst.
-func (h *HMC) gaussianDraw(c *hmcChain, dst []float64) {
-	for i := range c.xi {
-		c.xi[i] = c.rng.NormFloat64()
+// gaussianDraw writes the half spectrum of an exact sample of the Gaussian part, covariance
+// (2K)^-1, into dst: white noise drawn in momentum space, scaled by 1/sqrt(2g).
+func (h *HMC) gaussianDraw(c *hmcChain, dst []complex128) {
+	c.plan.WhiteNoise(dst, c.rng)
+	for k, s := range h.invSqrt2g {
+		dst[k] *= complex(s, 0)
 	}
-	c.plan.Convolve(dst, c.xi, h.invSqrt2g)
 }
 
 // Sample implements Sampler.
@@ -145,6 +166,10 @@ func (h *HMC) Sample(ctx context.Context, perChain int, visit func(chain, i int,
 					for x := range c.phi {
 						c.phi[x] = -c.phi[x]
 						c.grad[x] = -c.grad[x]
+					}
+					for k := range c.phiK {
+						c.phiK[k] = -c.phiK[k]
+						c.gradK[k] = -c.gradK[k]
 					}
 				}
 				if visit != nil {
@@ -177,43 +202,70 @@ func ratio(a, b int) float64 {
 func (h *HMC) trajectory(c *hmcChain) {
 	if !c.valid {
 		c.uloc = c.ev.LocalTerms(c.phi, c.grad)
+		c.plan.ForwardHalf(c.gradK, c.grad)
 		c.valid = true
 	}
-	h.gaussianDraw(c, c.w)
-	h0 := c.plan.QuadForm(c.w, h.g) + c.plan.QuadForm(c.phi, h.g) - 2*c.uloc
+	h.gaussianDraw(c, c.wK)
 	// Total rotation angle pi/2, jittered so that no mode sits on a resonance.
 	dt := (math.Pi / 2) * (0.9 + 0.2*c.rng.Float64()) / float64(h.steps)
-	cs, sn := math.Cos(dt), math.Sin(dt)
-	copy(c.q, c.phi)
-	copy(c.gnew, c.grad)
-	kick := func(scale float64) {
-		// w += scale * (2K)^-1 * (2 grad u_loc)
-		c.plan.Convolve(c.f, c.gnew, h.inv2g)
-		for x := range c.w {
-			c.w[x] += 2 * scale * c.f[x]
-		}
-	}
-	var uloc float64
-	kick(dt / 2)
-	for s := 0; s < h.steps; s++ {
-		for x := range c.q {
-			q, w := c.q[x], c.w[x]
-			c.q[x] = q*cs + w*sn
-			c.w[x] = w*cs - q*sn
-		}
-		uloc = c.ev.LocalTerms(c.q, c.gnew)
-		if s < h.steps-1 {
-			kick(dt)
-		} else {
-			kick(dt / 2)
-		}
-	}
-	h1 := c.plan.QuadForm(c.w, h.g) + c.plan.QuadForm(c.q, h.g) - 2*uloc
+	dGauss, uloc := h.integrate(c, dt)
+	// h0 - h1 with the Gaussian energy's change from the kicks alone.
+	d := -dGauss + 2*(uloc-c.uloc)
 	c.tried++
-	if d := h0 - h1; d >= 0 || c.rng.Float64() < math.Exp(d) {
+	if d >= 0 || c.rng.Float64() < math.Exp(d) {
 		c.accepted++
 		copy(c.phi, c.q)
+		copy(c.phiK, c.qK)
 		copy(c.grad, c.gnew)
+		copy(c.gradK, c.gK)
 		c.uloc = uloc
 	}
+}
+
+// integrate runs the leapfrog steps of one trajectory from (phi, wK) with rotation angle dt per
+// step. It leaves the end point in c.q, c.qK, c.wK, its local gradient in c.gnew and c.gK, and
+// returns the change of the Gaussian energy w^T K w + q^T K q and u_loc at the end point.
+func (h *HMC) integrate(c *hmcChain, dt float64) (dGauss, uloc float64) {
+	cs, sn := math.Cos(dt), math.Sin(dt)
+	copy(c.qK, c.phiK)
+	copy(c.gK, c.gradK)
+	dGauss = h.kick(c, dt/2)
+	for s := 0; s < h.steps; s++ {
+		for k, q := range c.qK {
+			w := c.wK[k]
+			c.qK[k] = q*complex(cs, 0) + w*complex(sn, 0)
+			c.wK[k] = w*complex(cs, 0) - q*complex(sn, 0)
+		}
+		c.plan.InverseHalf(c.q, c.qK)
+		if s < h.steps-1 {
+			c.ev.LocalGrad(c.q, c.gnew)
+		} else {
+			uloc = c.ev.LocalTerms(c.q, c.gnew)
+		}
+		c.plan.ForwardHalf(c.gK, c.gnew)
+		if s < h.steps-1 {
+			dGauss += h.kick(c, dt)
+		} else {
+			dGauss += h.kick(c, dt/2)
+		}
+	}
+	return dGauss, uloc
+}
+
+// kick adds dw = scale K^-1 grad u_loc to the velocity (grad from c.gK) and returns the change
+// of w^T K w, 2 scale grad.w + scale grad.dw, by Parseval on the half spectrum.
+func (h *HMC) kick(c *hmcChain, scale float64) float64 {
+	mult := c.plan.Multiplicity()
+	g, w, inv := c.gK[:len(c.wK)], c.wK, h.inv2g[:len(c.wK)]
+	mult = mult[:len(w)]
+	var gw, gdw float64
+	for k, gk := range g {
+		dw := complex(2*scale*inv[k], 0) * gk
+		wk := w[k]
+		gr, gi := real(gk), imag(gk)
+		gw += mult[k] * (gr*real(wk) + gi*imag(wk))
+		gdw += mult[k] * (gr*real(dw) + gi*imag(dw))
+		w[k] = wk + dw
+	}
+	return scale * (2*gw + gdw) / float64(c.plan.N)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"vqs/hamiltonian"
 	"vqs/results"
 	"vqs/rgsampler"
 	"vqs/rgsampler/learned"
@@ -399,7 +400,7 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 	}
 	dims := target.Dims()
 	aMax := mu2
-	for _, p := range rgsampler.MomentumSquared(dims) {
+	for _, p := range hamiltonian.MomentumSquared(dims) {
 		aMax = math.Max(aMax, p+mu2)
 	}
 	d, err := rgsampler.NewDiffusionBox(dims, scheme, mu2, rgsampler.GeometricTimes(f.levels, f.uvDecay, 3, mu2, aMax))
@@ -450,7 +451,9 @@ func runBridge(ctx context.Context, stderr io.Writer, f sampleFlags, target *rgs
 	}
 	refName := "Hartree propagator"
 	if f.reference == "sf" {
-		ref = structureFactor(dims, pool)
+		if ref, err = rgsampler.StructureFactor(dims, pool); err != nil {
+			return runJSON{}, err
+		}
 		refName = "structure factor of the HMC samples"
 	}
 	var score rgsampler.Score
@@ -600,24 +603,6 @@ func must2(s rgsampler.Score, err error) rgsampler.Score {
 		panic(err) // only for constructors whose inputs were validated above
 	}
 	return s
-}
-
-// structureFactor returns S(k) = <|phi_k|^2>/N of the samples, floored at 1e-12 so that it
-// can serve as a covariance.
-func structureFactor(dims []int, samples [][]float64) []float64 {
-	f, _ := rgsampler.NewFFT(dims) // dims come from a validated target
-	n := f.Sites()
-	sf, ck := make([]float64, n), make([]complex128, n)
-	for _, phi := range samples {
-		f.Forward(ck, phi)
-		for k, c := range ck {
-			sf[k] += (real(c)*real(c) + imag(c)*imag(c)) / float64(n*len(samples))
-		}
-	}
-	for k := range sf {
-		sf[k] = math.Max(sf[k], 1e-12)
-	}
-	return sf
 }
 
 // progressPrinter reports sampling progress on stderr about every 10%.

@@ -27,17 +27,11 @@ func TestSplitScoreDiagnostics(t *testing.T) {
 	h.Warmup(ctx, 300)
 	samples := make([][]float64, 1024)
 	buf := [][]float64{make([]float64, target.Sites())}
-	sf := make([]float64, target.Sites())
-	f, _ := rgsampler.NewFFT(target.Dims())
-	ck := make([]complex128, target.Sites())
 	for i := range samples {
 		h.Sample(ctx, 1, buf)
 		samples[i] = append([]float64(nil), buf[0]...)
-		f.Forward(ck, buf[0])
-		for k, c := range ck {
-			sf[k] += (real(c)*real(c) + imag(c)*imag(c)) / float64(len(ck)*len(samples))
-		}
 	}
+	sf, _ := rgsampler.StructureFactor(target.Dims(), samples)
 	init := samples[len(samples)-1]
 	K, aMax := 48, 8+mu2
 	times := make([]float64, K+1)

@@ -29,6 +29,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"vqs/hamiltonian"
+	"vqs/internal/latfft"
 	"vqs/rgsampler"
 )
 
@@ -175,8 +177,9 @@ func (p params) all() [][]float64 {
 func cloneF(x []float64) []float64 { return append([]float64(nil), x...) }
 
 var (
-	_ rgsampler.Trainer     = (*Model)(nil)
-	_ rgsampler.Covariancer = (*Model)(nil)
+	_ rgsampler.Trainer       = (*Model)(nil)
+	_ rgsampler.Covariancer   = (*Model)(nil)
+	_ rgsampler.SpectralScore = (*Model)(nil)
 )
 
 // Model is the learned score. It implements rgsampler.Trainer and rgsampler.Covariancer. A Model is not safe for
@@ -194,12 +197,13 @@ type Model struct {
 	cov    [][]float64 // per level, per mode: the Gaussian approximation Covariance returns
 	p      params
 
-	plan   *rgsampler.FFT
-	bufA   []float64 // channels*n
-	bufB   []float64 // channels*n
-	bufOut []float64 // n
-	chanA  []float64 // channels
-	chanB  []float64 // channels
+	plan   *latfft.Plan
+	qHalf  [][]float64 // per level: q on the half spectrum
+	bufA   []float64   // channels*n
+	bufB   []float64   // channels*n
+	bufOut []float64   // n
+	chanA  []float64   // channels
+	chanB  []float64   // channels
 
 	tr *trainer // built on the first Train
 }
@@ -234,12 +238,12 @@ func newModel(dims []int, d schedule, cfg Config) (*Model, error) {
 	if K < 1 {
 		return nil, errors.New("learned: the diffusion has no levels")
 	}
-	plan, err := rgsampler.NewFFT(geo.dims)
+	plan, err := latfft.NewBoxPlan(geo.dims)
 	if err != nil {
 		return nil, err
 	}
 	m := &Model{cfg: cfg, geo: geo, levels: K, plan: plan}
-	p2 := rgsampler.MomentumSquared(geo.dims)
+	p2 := hamiltonian.MomentumSquared(geo.dims)
 	trainable := 0
 	for i := 0; i < K; i++ {
 		a, v := d.Marginal(i)
@@ -279,6 +283,7 @@ func newModel(dims []int, d schedule, cfg Config) (*Model, error) {
 		m.times = append(m.times, d.Time(i))
 		m.a, m.v, m.sqrtV, m.invSV = append(m.a, a), append(m.v, v), append(m.sqrtV, sv), append(m.invSV, isv)
 		m.q, m.weight = append(m.q, q), append(m.weight, w)
+		m.qHalf = append(m.qHalf, plan.HalfKernel(nil, q))
 		cov := make([]float64, geo.n)
 		for k := range cov {
 			cov[k] = a[k]*a[k]/(p2[k]+cfg.RefM2) + v[k]
@@ -375,13 +380,8 @@ func (m *Model) Covariance(level int) []float64 { return m.cov[level] }
 // samples, in new slices so that clones holding the old ones are unaffected.
 func (m *Model) fitCovariance(samples [][]float64) {
 	n := m.geo.n
-	sf, modes := make([]float64, n), make([]complex128, n)
-	for _, phi := range samples {
-		m.plan.Forward(modes, phi)
-		for k, c := range modes {
-			sf[k] += (real(c)*real(c) + imag(c)*imag(c)) / float64(n*len(samples))
-		}
-	}
+	sf := make([]float64, n)
+	m.plan.StructureFactor(sf, samples)
 	cov := make([][]float64, m.levels)
 	for i := range cov {
 		cov[i] = make([]float64, n)
@@ -399,7 +399,7 @@ func (m *Model) Clone() rgsampler.Score { return m.clone() }
 func (m *Model) clone() *Model {
 	c := *m
 	c.p = m.p.clone()
-	c.plan, _ = rgsampler.NewFFT(m.geo.dims) // the dims were validated by New
+	c.plan, _ = latfft.NewBoxPlan(m.geo.dims) // the dims were validated by New
 	c.tr = nil
 	c.allocBuffers()
 	return &c
@@ -417,6 +417,28 @@ func (m *Model) Eval(dst, phi []float64, level int) {
 	z, m2, lam6 := m.p.z[level], m.p.m2[level], m.p.lam[level]/6
 	for x, f := range phi {
 		dst[x] = m.bufOut[x] - z*dst[x] - f*(m2+lam6*f*f)
+	}
+}
+
+// NeedsField reports that the network needs the field in real space at every level.
+func (m *Model) NeedsField(int) bool { return true }
+
+// EvalSpectrum writes the half spectrum of the score at level into dst (rgsampler.SpectralScore):
+// the network and the local terms in real space, one forward transform, and the kernel term
+// -Z q phi_k directly on the given spectrum phiK. It does not allocate.
+func (m *Model) EvalSpectrum(dst []complex128, phi []float64, phiK []complex128, level int) {
+	n := m.geo.n
+	if len(phi) != n || len(dst) != len(m.qHalf[level]) || len(phiK) != len(dst) {
+		panic(fmt.Sprintf("learned: EvalSpectrum with fields of length %d, %d, %d on %d sites", len(dst), len(phi), len(phiK), n))
+	}
+	m.cnn(m.bufOut, phi, level)
+	z, m2, lam6 := m.p.z[level], m.p.m2[level], m.p.lam[level]/6
+	for x, f := range phi {
+		m.bufOut[x] -= f * (m2 + lam6*f*f)
+	}
+	m.plan.ForwardHalf(dst, m.bufOut)
+	for h, q := range m.qHalf[level] {
+		dst[h] -= complex(z*q, 0) * phiK[h]
 	}
 }
 

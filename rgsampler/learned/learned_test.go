@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"vqs/hamiltonian"
+	"vqs/internal/latfft"
 	"vqs/rgsampler"
 )
 
@@ -44,7 +46,7 @@ func perturb(m *Model, rng *rand.Rand) {
 // freeCov returns the per-mode covariance 1/(p^2 + m2) of the free Euclidean theory with
 // action (1/2) phi (-Lap + m2) phi.
 func freeCov(dims []int, m2 float64) []float64 {
-	c := rgsampler.MomentumSquared(dims)
+	c := hamiltonian.MomentumSquared(dims)
 	for k := range c {
 		c[k] = 1 / (c[k] + m2)
 	}
@@ -53,7 +55,7 @@ func freeCov(dims []int, m2 float64) []float64 {
 
 // freeSamples draws exact samples of the free theory: phi = K_{sqrt C} xi.
 func freeSamples(t testing.TB, dims []int, m2 float64, n int, rng *rand.Rand) [][]float64 {
-	fft, err := rgsampler.NewFFT(dims)
+	fft, err := latfft.NewBoxPlan(dims)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,7 @@ func freeSamples(t testing.TB, dims []int, m2 float64, n int, rng *rand.Rand) []
 	}
 	out := make([][]float64, n)
 	for j := range out {
-		phi := make([]float64, fft.Sites())
+		phi := make([]float64, fft.N)
 		for x := range phi {
 			phi[x] = rng.NormFloat64()
 		}
@@ -527,5 +529,39 @@ func TestCovarianceFromSamples(t *testing.T) {
 	}
 	if worstRef < 0.3 {
 		t.Fatalf("the reference is too close to the truth (%.2f) for this test to tell them apart", worstRef)
+	}
+}
+
+// TestEvalSpectrumMatchesEval: the bridge's spectral form of the score, brought back to real
+// space, is Eval, at every level, on boxes of one to three axes whose sides differ.
+func TestEvalSpectrumMatchesEval(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, dims := range [][]int{{7}, {6, 4}, {4, 3, 5}} {
+		m, _ := testModel(t, dims, []float64{0, 0.05, 0.3, 1}, Config{Channels: 3, Layers: 2, Seed: 4})
+		perturb(m, rng)
+		p, _ := latfft.NewBoxPlan(dims)
+		phi := randomField(p.N, rng)
+		phiK := make([]complex128, p.HalfModes())
+		p.ForwardHalf(phiK, phi)
+		want, back, sk := make([]float64, p.N), make([]float64, p.N), make([]complex128, p.HalfModes())
+		for lv := 0; lv < m.Levels(); lv++ {
+			if !m.NeedsField(lv) {
+				t.Fatal("the network needs the field")
+			}
+			m.Eval(want, phi, lv)
+			m.EvalSpectrum(sk, phi, phiK, lv)
+			p.InverseHalf(back, sk)
+			worst, size := 0.0, 0.0
+			for x := range want {
+				worst = math.Max(worst, math.Abs(back[x]-want[x]))
+				size = math.Max(size, math.Abs(want[x]))
+			}
+			if worst > 1e-12*size {
+				t.Fatalf("%v level %d: EvalSpectrum differs from Eval by %g (largest value %g)", dims, lv, worst, size)
+			}
+		}
+		if a := testing.AllocsPerRun(5, func() { m.EvalSpectrum(sk, phi, phiK, 1) }); a != 0 {
+			t.Errorf("%v: EvalSpectrum allocates %v times", dims, a)
+		}
 	}
 }
