@@ -205,71 +205,9 @@ func (r *Record) truncate() {
 	}
 }
 
-// Estimate is a Monte Carlo estimate with its error, its integrated autocorrelation time in
-// samples (Gamma method, averaged over chains weighted by length) and the effective sample
-// size summed over chains.
-type Estimate struct {
-	Mean, Err   float64
-	Tau, TauErr float64
-	ESS         float64
-	// Reliable is false when, for some chain, the Gamma method found no summation window
-	// (the chain is too short for its autocorrelation, or did not move at all): Err, Tau and
-	// ESS are then lower bounds at best.
-	Reliable bool
-}
-
-// estimate combines independent chains: the mean of the chain means, the error
-// sqrt(sum_c err_c^2)/C with each err_c from the Gamma method, and ESS summed over chains.
-// A single series is the one-chain case.
-func estimate(series [][]float64) Estimate {
-	c := float64(len(series))
-	e := Estimate{Reliable: true}
-	var varSum, ess, tauW, tauE2 float64
-	for _, s := range series {
-		e.Mean += stats.Mean(s) / c
-		err := stats.ErrorOfMean(s)
-		varSum += err * err
-		ac := stats.IntegratedAutocorr(s)
-		if !ac.WindowFound || math.IsNaN(ac.Tau) {
-			e.Reliable = false
-		}
-		ess += ac.ESS
-		tauW += ac.Tau
-		tauE2 += ac.TauErr * ac.TauErr
-	}
-	e.Err = math.Sqrt(varSum) / c
-	e.Tau = tauW / c
-	e.TauErr = math.Sqrt(tauE2) / c
-	e.ESS = ess
-	return e
-}
-
-// linearised returns, per chain, the series sum_i w_i x_i(t): the Gamma method applied to it
-// gives the error and autocorrelation of a derived quantity f(<x_1>, <x_2>, ...) with
-// w_i = df/d<x_i> (Wolff 2004, section 3).
-func linearised(w []float64, xs ...[][]float64) [][]float64 {
-	out := make([][]float64, len(xs[0]))
-	for c := range out {
-		out[c] = make([]float64, len(xs[0][c]))
-		for t := range out[c] {
-			for i, x := range xs {
-				out[c][t] += w[i] * x[c][t]
-			}
-		}
-	}
-	return out
-}
-
-func grandMean(series [][]float64) float64 {
-	s, n := 0.0, 0
-	for _, x := range series {
-		for _, v := range x {
-			s += v
-			n++
-		}
-	}
-	return s / float64(n)
-}
+// Estimate is a Monte Carlo estimate with its error, tau_int, ESS and split-R-hat across
+// chains (package stats); Unreliable flags stuck or too-short chains.
+type Estimate = stats.Estimate
 
 // Summary is the analysed result of a run.
 type Summary struct {
@@ -295,20 +233,17 @@ func (r *Record) Summarize() Summary {
 	if s.Samples == 0 {
 		return s
 	}
-	n, _ := boxSites(r.Dims)
+	n, _ := latfft.Sites(r.Dims)
 	N := float64(n)
-	s.Phi2 = estimate(r.Phi2)
-	s.AbsM = estimate(r.AbsM)
-	s.M2 = estimate(r.M2)
-	a, m2, m4 := grandMean(r.AbsM), grandMean(r.M2), grandMean(r.M4)
-	s.Chi = estimate(linearised([]float64{N, -2 * N * a}, r.M2, r.AbsM))
-	s.Chi.Mean = N * (m2 - a*a)
-	s.Binder = estimate(linearised([]float64{-1 / (3 * m2 * m2), 2 * m4 / (3 * m2 * m2 * m2)}, r.M4, r.M2))
-	s.Binder.Mean = 1 - m4/(3*m2*m2)
+	s.Phi2 = stats.Pool(r.Phi2)
+	s.AbsM = stats.Pool(r.AbsM)
+	s.M2 = stats.Pool(r.M2)
+	s.Chi = stats.PoolDerived(func(x []float64) float64 { return N * (x[0] - x[1]*x[1]) }, r.M2, r.AbsM)
+	s.Binder = stats.PoolDerived(func(x []float64) float64 { return 1 - x[0]/(3*x[1]*x[1]) }, r.M4, r.M2)
 	s.Corr = make([][]Estimate, len(r.Corr))
 	for mu, ax := range r.Corr {
 		for _, d := range ax {
-			s.Corr[mu] = append(s.Corr[mu], estimate(d))
+			s.Corr[mu] = append(s.Corr[mu], stats.Pool(d))
 		}
 	}
 	return s

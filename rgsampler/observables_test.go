@@ -39,10 +39,10 @@ func TestRunFreeTheoryObservables(t *testing.T) {
 	}
 	check := func(name string, e Estimate, exact float64) {
 		t.Helper()
-		if !(math.Abs(e.Mean-exact) < 4*e.Err) {
-			t.Errorf("%s: %.5f +- %.5f, exact %.5f", name, e.Mean, e.Err, exact)
+		if !(math.Abs(e.Value-exact) < 4*e.Error) {
+			t.Errorf("%s: %.5f +- %.5f, exact %.5f", name, e.Value, e.Error, exact)
 		} else {
-			t.Logf("%s: %.5f +- %.5f (tau %.2f, ESS %.0f), exact %.5f", name, e.Mean, e.Err, e.Tau, e.ESS, exact)
+			t.Logf("%s: %.5f +- %.5f (tau %.2f, ESS %.0f), exact %.5f", name, e.Value, e.Error, e.Tau, e.ESS, exact)
 		}
 	}
 	check("<phi^2>", s.Phi2, corr(0))

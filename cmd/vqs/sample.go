@@ -63,8 +63,10 @@ type estimateJSON struct {
 	TauErr  *float64 `json:"tau_int_err"`
 	ESS     *float64 `json:"ess"`
 	ESSPerS *float64 `json:"ess_per_s"`
+	RHat    *float64 `json:"r_hat"` // split-R-hat across chains: 1 when they agree
 	// Reliable is false when some chain was too short for its autocorrelation (or never
-	// moved): err, tau_int and ESS are then not trustworthy.
+	// moved), or the chains disagree (split-R-hat above 1.1): err, tau_int and ESS are then
+	// not trustworthy.
 	Reliable bool `json:"reliable"`
 }
 
@@ -617,8 +619,8 @@ func progressPrinter(w io.Writer, name string, total int) func(int) {
 }
 
 func sampleEstJSON(e rgsampler.Estimate, seconds float64) estimateJSON {
-	return estimateJSON{Mean: finite(e.Mean), Err: finite(e.Err), Tau: finite(e.Tau), TauErr: finite(e.TauErr),
-		ESS: finite(e.ESS), ESSPerS: finite(e.ESS / seconds), Reliable: e.Reliable}
+	return estimateJSON{Mean: finite(e.Value), Err: finite(e.Error), Tau: finite(e.Tau), TauErr: finite(e.TauErr),
+		ESS: finite(e.ESS), ESSPerS: finite(e.ESS / seconds), RHat: finite(e.RHat), Reliable: !e.Unreliable}
 }
 
 func summarize(name string, target *rgsampler.Phi4, rec *rgsampler.Record, setupSec float64) runJSON {
@@ -668,7 +670,7 @@ func fmtVal(e estimateJSON) string {
 		s += fmt.Sprintf("   ESS %.0f, %.4g/s", *e.ESS, *e.ESSPerS)
 	}
 	if !e.Reliable {
-		s += "   UNRELIABLE (chain too short for its tau_int, or stuck)"
+		s += "   UNRELIABLE (chains stuck or disagreeing, split-R-hat > 1.1, or too short for their tau_int)"
 	}
 	return s
 }
