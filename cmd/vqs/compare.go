@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"vqs/hamiltonian"
+	"vqs/hamiltonian/ed"
 	"vqs/pimc"
 )
 
@@ -144,28 +146,24 @@ func compareSize(ctx context.Context, logw io.Writer, m *hamiltonian.Model, f *c
 		note = run.out.Stopped
 	}
 	row.Results = append(row.Results, energyResult{"vmc", run.out.Energy, run.out.EnergyErr, note})
+	announced := false
+	ref, err := ed.Reference(ctx, m, ed.ReferenceConfig{NMax: f.NMax, Progress: func(p ed.Progress) {
+		if !announced {
+			fmt.Fprintf(logw, "compare: L = %d: exact diagonalization, nmax %d\n", m.L, p.NMax)
+			announced = true
+		}
+	}})
 	switch {
-	case m.Lambda == 0:
-		fr, err := hamiltonian.NewFreeTheory(m.Lattice, m.M2)
-		if err != nil {
-			return row, err
-		}
-		row.Results = append(row.Results, energyResult{"exact", fr.Energy(), 0, "free theory"})
-	case m.N <= 4:
-		nmax := f.NMax
-		if nmax == 0 {
-			nmax = defaultNMax(m.N)
-			if m.N == 4 {
-				nmax = 18
-			}
-		}
-		fmt.Fprintf(logw, "compare: L = %d: exact diagonalization, nmax %d\n", m.L, nmax)
-		res, err := solveED(ctx, m, nmax, 0, logw)
-		if err != nil {
-			return row, err
-		}
-		row.Results = append(row.Results, energyResult{"exact", res.Energy, 0,
-			fmt.Sprintf("ED nmax %d, truncation change %.1g", nmax, res.TruncationChange)})
+	case errors.Is(err, ed.ErrNoReference):
+	case err != nil && ctx.Err() == nil:
+		return row, usageError{err} // a refused --nmax
+	case err != nil:
+		return row, err
+	case ref.ED == nil:
+		row.Results = append(row.Results, energyResult{"exact", ref.Energy, 0, ref.Method})
+	default:
+		row.Results = append(row.Results, energyResult{"exact", ref.Energy, 0,
+			fmt.Sprintf("ED nmax %d, truncation change %.1g", ref.NMax, ref.TruncationChange)})
 	}
 	h, err := hamiltonian.SolveHartree(m)
 	if err != nil {

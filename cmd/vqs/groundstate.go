@@ -16,6 +16,7 @@ import (
 
 	"vqs/ansatz/mera"
 	"vqs/hamiltonian"
+	"vqs/hamiltonian/ed"
 	"vqs/results"
 	"vqs/vmc"
 )
@@ -266,8 +267,9 @@ func solveGroundState(ctx context.Context, m *hamiltonian.Model, f *groundStateF
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && res.Stopped == "interrupted" {
 		out.Stopped = "timeout"
 	}
-	if ex, how, ok := exactReference(ctx, m); ok {
-		out.ExactEnergy, out.ExactMethod = &ex, how
+	if ref, err := ed.Reference(ctx, m, ed.ReferenceConfig{}); err == nil && ref.Converged {
+		ex := ref.Energy
+		out.ExactEnergy, out.ExactMethod = &ex, ref.String()
 		if corr := hart.Energy - ex; corr > 1e-12*math.Abs(ex) {
 			c := (hart.Energy - fin.Energy.Value) / corr
 			out.CorrelationCap = &c

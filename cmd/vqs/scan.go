@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"vqs/hamiltonian"
+	"vqs/hamiltonian/ed"
 	"vqs/results"
 )
 
@@ -210,7 +211,8 @@ func scanSize(ctx context.Context, st *results.Store, m *hamiltonian.Model, f *s
 	}); err != nil {
 		return row, err
 	}
-	if ex, how, ok := exactReference(ctx, m); ok {
+	if ref, err := ed.Reference(ctx, m, ed.ReferenceConfig{}); err == nil && ref.Converged {
+		ex, how := ref.Energy, ref.String()
 		row.Exact, row.ExactHow = &ex, how
 		if err := putOnce(st, results.KindExact, p, func() *results.Record {
 			return &results.Record{Estimates: map[string]results.Estimate{

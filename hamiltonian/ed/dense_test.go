@@ -218,26 +218,38 @@ func TestMatvecAgainstDense(t *testing.T) {
 	}
 }
 
+// TestSolveAgainstDense checks both paths against the dense H: the Z2 path against its lowest
+// eigenvalue in each parity sector, the symmetric path against its lowest eigenvalue on the
+// fully symmetric states, built from the brute-force projector (symmetry_test.go).
 func TestSolveAgainstDense(t *testing.T) {
 	for _, c := range denseCases {
 		m, _ := hamiltonian.NewModel(c.L, c.dim, c.m2, c.lam)
-		res, err := Solve(context.Background(), m, Config{NMax: c.n, Omega: c.omega, Workers: 2})
-		if err != nil {
-			t.Fatalf("%v: %v", c, err)
-		}
-		h := denseH(m, c.n, res.Omega)
-		var want [2]float64
-		for s := 0; s < 2; s++ {
-			want[s] = lowestEigen(t, restrict(h, sectorStates(c.n, m.N, s)))
-		}
-		got := [2]float64{res.Energy, res.OddEnergy}
-		for s := 0; s < 2; s++ {
-			if math.Abs(got[s]-want[s]) > 1e-10*math.Max(1, math.Abs(want[s])) {
-				t.Errorf("%v sector %d: Lanczos %.15g, dense %.15g", c, s, got[s], want[s])
+		for _, sym := range []Symmetry{SymmetryZ2, SymmetryFull} {
+			res, err := Solve(context.Background(), m, Config{NMax: c.n, Omega: c.omega, Workers: 2, Symmetry: sym})
+			if err != nil {
+				t.Fatalf("%v: %v", c, err)
 			}
-		}
-		if math.Abs(res.Gap-(want[1]-want[0])) > 1e-10*math.Max(1, math.Abs(want[0])) {
-			t.Errorf("%v: gap %.15g, dense %.15g", c, res.Gap, want[1]-want[0])
+			if res.Symmetry != sym {
+				t.Fatalf("%v: asked for %q, used %q", c, sym, res.Symmetry)
+			}
+			h := denseH(m, c.n, res.Omega)
+			var want [2]float64
+			for s := 0; s < 2; s++ {
+				if sym == SymmetryZ2 {
+					want[s] = lowestEigen(t, restrict(h, sectorStates(c.n, m.N, s)))
+				} else {
+					want[s] = lowestEigen(t, project(h, symmetricBasis(t, m, c.n, s)))
+				}
+			}
+			got := [2]float64{res.Energy, res.OddEnergy}
+			for s := 0; s < 2; s++ {
+				if math.Abs(got[s]-want[s]) > 1e-10*math.Max(1, math.Abs(want[s])) {
+					t.Errorf("%v %s sector %d: Lanczos %.15g, dense %.15g", c, sym, s, got[s], want[s])
+				}
+			}
+			if math.Abs(res.Gap-(want[1]-want[0])) > 1e-10*math.Max(1, math.Abs(want[0])) {
+				t.Errorf("%v %s: gap %.15g, dense %.15g", c, sym, res.Gap, want[1]-want[0])
+			}
 		}
 	}
 }
