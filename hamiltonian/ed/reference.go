@@ -105,7 +105,7 @@ func Reference(ctx context.Context, m *hamiltonian.Model, cfg ReferenceConfig) (
 	if nmax == 0 {
 		nmax = DefaultNMax(m.N)
 	}
-	res, err := Solve(ctx, m, Config{NMax: nmax, Convergence: true, Symmetry: cfg.Symmetry, Progress: cfg.Progress})
+	res, err := Solve(ctx, m, Config{NMax: nmax, Convergence: true, EvenOnly: true, Symmetry: cfg.Symmetry, Progress: cfg.Progress})
 	if err != nil {
 		return nil, err
 	}

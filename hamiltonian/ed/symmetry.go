@@ -28,10 +28,25 @@ import (
 type spaceGroup struct {
 	sites int
 	perms [][]int32 // perms[g][x] = g(x); perms[0] is the identity
+	inv   [][]int32 // the inverses, filled by inverses()
 	// translations and point are the orders of the two factors before duplicates are removed
 	// (on L = 2 a reflection moves no site; on L = 1 nothing does).
 	translations, point int
 	pointName           string
+}
+
+// inverses returns the inverse permutations, inv[g][g(x)] = x, computed once.
+func (g *spaceGroup) inverses() [][]int32 {
+	if g.inv == nil {
+		g.inv = make([][]int32, len(g.perms))
+		for gi, p := range g.perms {
+			g.inv[gi] = make([]int32, g.sites)
+			for x, y := range p {
+				g.inv[gi][y] = int32(x)
+			}
+		}
+	}
+	return g.inv
 }
 
 // order is the number of distinct site permutations.

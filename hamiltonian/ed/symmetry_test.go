@@ -180,7 +180,9 @@ func buildSector(t testing.TB, m *hamiltonian.Model, n, s int) (*symSector, *spa
 	sp := symPlan{group: sg, maxDim: dim}
 	full, _ := powInt(n, m.N)
 	sp.indexLen = (full + 1) / 2
-	sec, err := newSymSector(context.Background(), sg, n, s, dim, newSymBuffers(sp, m.N))
+	pl := newPool(2)
+	defer pl.close()
+	sec, err := newSymSector(context.Background(), sg, n, s, dim, newSymBuffers(sp, m.N), pl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,6 +406,25 @@ func TestSymmetricMatchesZ2(t *testing.T) {
 		}
 		if len(f.Sectors) != 3 || len(z.Sectors) != 3 {
 			t.Errorf("%+v: sectors %+v / %+v", c, f.Sectors, z.Sectors)
+		}
+	}
+}
+
+// EvenOnly solves the even sectors alone, with the same energies.
+func TestEvenOnly(t *testing.T) {
+	m := mustModel(t, 2, 2, -1, 12)
+	for _, sym := range []Symmetry{SymmetryZ2, SymmetryFull} {
+		all, err := Solve(context.Background(), m, Config{NMax: 8, Symmetry: sym, Convergence: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		even, err := Solve(context.Background(), m, Config{NMax: 8, Symmetry: sym, Convergence: true, EvenOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if even.Energy != all.Energy || even.TruncationChange != all.TruncationChange || !math.IsNaN(even.Gap) ||
+			!math.IsNaN(even.OddEnergy) || len(even.Sectors) != 2 || even.Sectors[1].Parity != 0 || even.Sectors[1].NMax != 6 {
+			t.Errorf("%s: even only %+v, all %+v", sym, even, all)
 		}
 	}
 }

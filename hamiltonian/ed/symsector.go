@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync/atomic"
 )
 
 // A basis state is stored as its code c = sum_x n_x n^x (site 0 the fastest digit). The
@@ -36,6 +37,9 @@ type symSector struct {
 	index            []int32 // index[c >> 1]: the orbit of code c
 }
 
+// chunkCodes is how many codes a worker scans at a time when it enumerates the orbits.
+const chunkCodes = 1 << 16
+
 // symSectorBytes is the memory of a symSector of dim orbits with n levels on sites sites,
 // before it is built.
 func symSectorBytes(n, sites int, dim int64) int64 {
@@ -43,101 +47,194 @@ func symSectorBytes(n, sites int, dim int64) int64 {
 	return 4*int64((full+1)/2) + (9+int64(sites))*dim + 8*int64(sites)
 }
 
-// newSymSector enumerates the orbits of the parity-s states under g into buf. Codes are visited
-// in increasing order; the first code of an orbit not yet seen is its smallest, so it becomes
-// the representative and its images are marked. dim is the exact number of orbits
-// (sectorDim).
-func newSymSector(ctx context.Context, g *spaceGroup, n, s int, dim int64, buf *symBuffers) (*symSector, error) {
+// newSymSector enumerates the orbits of the parity-s states under g into buf, on the workers
+// of pl. A code is a representative when no symmetry maps it to a smaller code. Comparing
+// digit strings from the last site down, most codes are ruled out at once: unless the last
+// site holds the smallest digit, the symmetry that moves a smaller digit there wins, and a
+// code that passes that test usually loses to one of the first few symmetries. The codes are
+// scanned in chunks twice, first to count the representatives of each chunk and then to write
+// them in order, and the images of every representative are then marked in the table. dim is
+// the exact number of orbits (sectorDim).
+func newSymSector(ctx context.Context, g *spaceGroup, n, s int, dim int64, buf *symBuffers, pl *pool) (*symSector, error) {
 	full, _ := powInt(n, g.sites)
 	sec := &symSector{n: n, sites: g.sites, parity: s, pw: make([]int64, g.sites)}
 	for x := range sec.pw {
 		p, _ := powInt(n, x)
 		sec.pw[x] = int64(p)
 	}
-	sec.index = buf.index[:(full+1)/2]
-	for i := range sec.index {
-		sec.index[i] = -1
-	}
-	sec.reps = buf.reps[:0]
-	sec.digits = buf.digits[:0]
-	sec.class = buf.class[:0]
-	classOf := map[int]uint8{}
-	digits := make([]int, g.sites)
-	images := make([]int64, g.order())
-	for j := range sec.index {
-		if j&(1<<16-1) == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		if sec.index[j] >= 0 {
+	// Orbit sizes are |G|/|Stab|, so the classes are the divisors of |G|.
+	order := g.order()
+	stabClass := make([]uint8, order+1)
+	for k := 1; k <= order; k++ {
+		if order%k != 0 {
 			continue
 		}
-		c := int64(2 * j)
-		if n%2 == 1 {
-			c += int64(s)
-			if c >= int64(full) {
-				break
-			}
-			decode(c, n, digits)
-		} else {
-			decode(c, n, digits)
-			par := 0
-			for _, d := range digits {
-				par += d
-			}
-			if par%2 != s {
-				c++
-				digits[0]++ // digit 0 of 2j is even and below n-1: no carry
-			}
+		if len(sec.sizes) > math.MaxUint8 {
+			return nil, fmt.Errorf("ed: more than %d orbit sizes", math.MaxUint8+1)
 		}
-		if len(sec.reps) == int(dim) {
-			return nil, fmt.Errorf("ed: more orbits than the %d Burnside counts (a bug)", dim)
-		}
-		// The orbit has |G|/|Stab(c)| states; counting the images equal to c avoids reading
-		// the table back, so that its random accesses are all stores.
-		id := int32(len(sec.reps))
-		stab := 0
-		for gi, p := range g.perms {
-			var img int64
-			for x, d := range digits {
-				img += int64(d) * sec.pw[p[x]]
-			}
-			images[gi] = img
-			if img == c {
-				stab++
-			}
-		}
-		for _, img := range images {
-			sec.index[img>>1] = id
-		}
-		size := g.order() / stab
-		cl, ok := classOf[size]
-		if !ok {
-			if len(sec.sizes) == math.MaxUint8+1 {
-				return nil, fmt.Errorf("ed: more than %d orbit sizes", math.MaxUint8+1)
-			}
-			cl = uint8(len(sec.sizes))
-			classOf[size] = cl
-			sec.sizes = append(sec.sizes, size)
-			sec.sqrtSize = append(sec.sqrtSize, math.Sqrt(float64(size)))
-			sec.invSqrtSize = append(sec.invSqrtSize, 1/math.Sqrt(float64(size)))
-		}
-		sec.reps = append(sec.reps, uint64(c))
-		for _, d := range digits {
-			sec.digits = append(sec.digits, uint8(d))
-		}
-		sec.class = append(sec.class, cl)
+		stabClass[k] = uint8(len(sec.sizes))
+		sec.sizes = append(sec.sizes, order/k)
+		sec.sqrtSize = append(sec.sqrtSize, math.Sqrt(float64(order/k)))
+		sec.invSqrtSize = append(sec.invSqrtSize, 1/math.Sqrt(float64(order/k)))
 	}
-	if int64(len(sec.reps)) != dim {
-		return nil, fmt.Errorf("ed: %d orbits, Burnside counts %d (a bug)", len(sec.reps), dim)
+	inv := g.inverses()
+
+	// Chunks of codes, taken by the workers in turn so that the dense low codes (where the
+	// representatives are) are shared out.
+	nChunks := (full + chunkCodes - 1) / chunkCodes
+	counts := make([]int64, nChunks+1)
+	var next atomic.Int64
+	var failed atomic.Bool
+	scan := func(write bool) func(w int) {
+		return func(w int) {
+			digits := make([]int, g.sites)
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= nChunks || failed.Load() {
+					return
+				}
+				if ctx.Err() != nil {
+					failed.Store(true)
+					return
+				}
+				c0 := int64(k) * chunkCodes
+				c1 := min(c0+chunkCodes, int64(full))
+				id := counts[k]
+				scanOrbits(n, s, c0, c1, digits, inv, func(c int64, d []int, stab int) {
+					if write {
+						sec.reps[id] = uint64(c)
+						for x, v := range d {
+							sec.digits[id*int64(g.sites)+int64(x)] = uint8(v)
+						}
+						sec.class[id] = stabClass[stab]
+					}
+					id++
+				})
+				if !write {
+					counts[k] = id
+				}
+			}
+		}
+	}
+	pl.run(scan(false))
+	if failed.Load() {
+		return nil, ctx.Err()
+	}
+	// counts[k] becomes the number of representatives before chunk k.
+	total := int64(0)
+	for k := 0; k < nChunks; k++ {
+		total, counts[k] = total+counts[k], total
+	}
+	if total != dim {
+		return nil, fmt.Errorf("ed: %d orbits, Burnside counts %d (a bug)", total, dim)
+	}
+	sec.reps = buf.reps[:dim]
+	sec.digits = buf.digits[:dim*int64(g.sites)]
+	sec.class = buf.class[:dim]
+	next.Store(0)
+	pl.run(scan(true))
+	if failed.Load() {
+		return nil, ctx.Err()
+	}
+
+	// Every state of the sector lies in one orbit, so every slot of the table is written.
+	sec.index = buf.index[:(full+1)/2]
+	const chunkReps = 1 << 12
+	next.Store(0)
+	pl.run(func(w int) {
+		for {
+			r0 := next.Add(chunkReps) - chunkReps
+			if r0 >= dim || failed.Load() {
+				return
+			}
+			if ctx.Err() != nil {
+				failed.Store(true)
+				return
+			}
+			for i := r0; i < min(r0+chunkReps, dim); i++ {
+				d := sec.digits[i*int64(g.sites) : (i+1)*int64(g.sites)]
+				for _, p := range g.perms {
+					var img int64
+					for x, v := range d {
+						img += int64(v) * sec.pw[p[x]]
+					}
+					sec.index[img>>1] = int32(i)
+				}
+			}
+		}
+	})
+	if failed.Load() {
+		return nil, ctx.Err()
 	}
 	// For odd n and s = 1 the last slot belongs to no state of the sector. The matvec reads
 	// it only for a term of value zero, so any valid index will do.
-	if last := len(sec.index) - 1; sec.index[last] < 0 {
-		sec.index[last] = 0
+	if n%2 == 1 && s == 1 && full%2 == 1 {
+		sec.index[len(sec.index)-1] = 0
 	}
 	return sec, nil
+}
+
+// scanOrbits calls emit for every representative code c0 <= c < c1 of parity s, with its digits
+// and the number of symmetries that fix it. inv[g][y] is the site that g moves to y, so the
+// image of c under g has digit d[inv[g][y]] at site y.
+func scanOrbits(n, s int, c0, c1 int64, digits []int, inv [][]int32, emit func(c int64, d []int, stab int)) {
+	decode(c0, n, digits)
+	par := 0
+	for _, d := range digits {
+		par += d
+	}
+	par %= 2
+	top := len(digits) - 1
+	for c := c0; c < c1; c++ {
+		if par == s && isRepresentative(digits, inv, top) {
+			stab := 0
+			for _, iv := range inv {
+				same := true
+				for y := top; y >= 0; y-- {
+					if digits[iv[y]] != digits[y] {
+						same = false
+						break
+					}
+				}
+				if same {
+					stab++
+				}
+			}
+			emit(c, digits, stab)
+		}
+		for x := range digits {
+			digits[x]++
+			par ^= 1
+			if digits[x] < n {
+				break
+			}
+			// Wrapping from n to 0 changes the digit sum by -n.
+			par ^= n & 1
+			digits[x] = 0
+		}
+	}
+}
+
+// isRepresentative reports whether no symmetry maps the digit string to a smaller one.
+func isRepresentative(d []int, inv [][]int32, top int) bool {
+	dt := d[top]
+	for _, v := range d[:top] {
+		if v < dt {
+			return false
+		}
+	}
+	for _, iv := range inv {
+		for y := top; y >= 0; y-- {
+			a, b := d[iv[y]], d[y]
+			if a != b {
+				if a < b {
+					return false
+				}
+				break
+			}
+		}
+	}
+	return true
 }
 
 func decode(c int64, n int, digits []int) {

@@ -28,7 +28,7 @@ type symPlan struct {
 	bytes    int64
 }
 
-func newSymPlan(m *hamiltonian.Model, nmax int, convergence bool, maxIter int) (symPlan, error) {
+func newSymPlan(m *hamiltonian.Model, nmax int, convergence, evenOnly bool, maxIter int) (symPlan, error) {
 	if float64(m.N)*math.Log2(float64(nmax)) > 62 {
 		// The state table alone would overflow the index types; refuse before building the
 		// group, which has up to N 2^d d! elements of N entries each.
@@ -40,13 +40,15 @@ func newSymPlan(m *hamiltonian.Model, nmax int, convergence bool, maxIter int) (
 		return symPlan{}, err
 	}
 	sp := symPlan{geometry: g, group: sg}
-	levels := []int{nmax, nmax}
-	if convergence {
-		levels = append(levels, nmax-2)
+	sectors := []symSectorPlan{{n: nmax, parity: 0}}
+	if !evenOnly {
+		sectors = append(sectors, symSectorPlan{n: nmax, parity: 1})
 	}
-	for i, n := range levels {
-		s := symSectorPlan{n: n, parity: i % 2}
-		d, ok := sg.sectorDim(n, s.parity)
+	if convergence {
+		sectors = append(sectors, symSectorPlan{n: nmax - 2, parity: 0})
+	}
+	for _, s := range sectors {
+		d, ok := sg.sectorDim(s.n, s.parity)
 		if !ok {
 			return sp, errTooLarge
 		}
@@ -59,7 +61,7 @@ func newSymPlan(m *hamiltonian.Model, nmax int, convergence bool, maxIter int) (
 	per := int64(8 + m.N + 1) // code, digits, orbit class
 	vec := 4 * 8 * sp.maxDim  // three Lanczos vectors and the amplitudes u
 	sp.bytes = 4*int64(sp.indexLen) + per*sp.maxDim + vec + 8*(sp.maxDim/chunk+1) + tridiagBytes(maxIter) +
-		int64(4*m.N*sg.order()) + smallBytes
+		int64(8*m.N*sg.order()) + 8*int64(full/chunkCodes+2) + smallBytes
 	for _, n := range distinctLevels(sp.sectors) {
 		sp.bytes += siteOpsBytes(m.N, n) + symOperatorBytes(m.N, n, len(g.bonds))
 	}
@@ -93,7 +95,7 @@ type symBuffers struct {
 
 func newSymBuffers(sp symPlan, sites int) *symBuffers {
 	d := sp.maxDim
-	return &symBuffers{
+	b := &symBuffers{
 		index:  make([]int32, sp.indexLen),
 		reps:   make([]uint64, 0, d),
 		digits: make([]uint8, 0, d*int64(sites)),
@@ -103,10 +105,14 @@ func newSymBuffers(sp symPlan, sites int) *symBuffers {
 		v2:     make([]float64, d),
 		u:      make([]float64, d),
 	}
+	// The products gather from the state table and from u at random.
+	adviseHugePages(b.index)
+	adviseHugePages(b.u)
+	return b
 }
 
 func solveSymmetric(ctx context.Context, m *hamiltonian.Model, cfg Config, st settings) (*Result, error) {
-	sp, err := newSymPlan(m, cfg.NMax, cfg.Convergence, st.maxIter)
+	sp, err := newSymPlan(m, cfg.NMax, cfg.Convergence, cfg.EvenOnly, st.maxIter)
 	if err != nil && err != errTooLarge {
 		return nil, err
 	}
@@ -117,11 +123,11 @@ func solveSymmetric(ctx context.Context, m *hamiltonian.Model, cfg Config, st se
 	pl := newPool(st.workers)
 	defer pl.close()
 	td := newTridiag(st.maxIter)
-	res := &Result{NMax: cfg.NMax, Omega: st.omega, TruncationChange: math.NaN(), MemoryBytes: sp.bytes,
+	res := &Result{NMax: cfg.NMax, Omega: st.omega, TruncationChange: math.NaN(), OddEnergy: math.NaN(), Gap: math.NaN(), MemoryBytes: sp.bytes,
 		Symmetry: SymmetryFull, Group: sp.group.describe(), GroupOrder: sp.group.order()}
 	var op *symOperator // the row tables depend on n only; sectors of the same n share them
 	for i, s := range sp.sectors {
-		sec, err := newSymSector(ctx, sp.group, s.n, s.parity, s.dim, buf)
+		sec, err := newSymSector(ctx, sp.group, s.n, s.parity, s.dim, buf, pl)
 		if err != nil {
 			return nil, err
 		}
@@ -137,13 +143,13 @@ func solveSymmetric(ctx context.Context, m *hamiltonian.Model, cfg Config, st se
 		}
 		res.Sectors = append(res.Sectors, Sector{Name: s.name(), NMax: s.n, Parity: s.parity, States: s.dim,
 			Energy: r.value, Iterations: r.iterations, Residual: r.residual})
-		switch i {
-		case 0:
+		switch {
+		case i == 0:
 			res.Energy, res.States, res.Iterations, res.Residual = r.value, s.dim, r.iterations, r.residual
-		case 1:
+		case s.parity == 1:
 			res.OddEnergy, res.OddIterations = r.value, r.iterations
 			res.Gap = res.OddEnergy - res.Energy
-		case 2:
+		default: // the NMax-2 even sector
 			res.TruncationChange = res.Energy - r.value
 		}
 	}

@@ -24,6 +24,7 @@ func main() {
 	every := flag.Int("every", 10, "print every this many iterations")
 	symmetry := flag.String("symmetry", "", "z2 or full (default: full on more than one site)")
 	convergence := flag.Bool("convergence", false, "also solve with nmax-2 levels")
+	evenOnly := flag.Bool("even-only", false, "skip the odd sector")
 	flag.Parse()
 	sym, err := ed.ParseSymmetry(*symmetry)
 	if err != nil {
@@ -44,7 +45,7 @@ func main() {
 	}
 	start := time.Now()
 	last := start
-	cfg := ed.Config{NMax: *nmax, Symmetry: sym, Convergence: *convergence, Progress: func(p ed.Progress) {
+	cfg := ed.Config{NMax: *nmax, Symmetry: sym, Convergence: *convergence, EvenOnly: *evenOnly, Progress: func(p ed.Progress) {
 		if p.Iteration == 1 {
 			fmt.Printf("nmax %d sector %d (%d states): first iteration after %.1f s (setup included)\n", p.NMax, p.Sector, p.States, time.Since(start).Seconds())
 			last = time.Now()
