@@ -14,7 +14,8 @@ import (
 
 // This file checks the matrix-free operator, its sector reduction and Lanczos against the full
 // Hamiltonian built independently as a dense matrix from Kronecker products. The dense H is
-// written straight from DESIGN.md section 1, with closed-form oscillator matrix elements rather
+// written straight from the model (H = sum_x [pi^2/2 + (m2/2) phi^2 + (lambda/24) phi^4]
+// + (1/2) sum_{x,mu} (phi_{x+mu} - phi_x)^2), with closed-form oscillator matrix elements rather
 // than products of truncated matrices, and with the gradient term as (1/2)(phi_y - phi_x)^2 per
 // forward bond rather than the split used by the package.
 

@@ -1,6 +1,5 @@
 // Package ed computes the ground state of the lattice phi^4 Hamiltonian on small lattices by
-// exact diagonalization (DESIGN.md section 3). It is the reference that variational results are
-// checked against.
+// exact diagonalization. It is the reference that variational results are checked against.
 //
 // Each site carries a harmonic-oscillator basis of NMax levels at frequency Omega, with
 // phi = (a + a^dag)/sqrt(2 Omega) and pi = i sqrt(Omega/2)(a^dag - a). The Hamiltonian is split as
@@ -9,10 +8,18 @@
 //	h_x = pi^2/2 + ((m2 + 2 dim)/2) phi^2 + (lambda/24) phi^4,
 //
 // where the 2 dim is the diagonal part of the gradient term; on L = 2 the same pair appears twice
-// among the forward bonds, and on L = 1 the bond x-x is -phi_x^2, an on-site term. It is applied
-// matrix-free on the tensor-product space restricted to a sector of the Z2 symmetry
-// phi -> -phi, which acts as (-1)^(sum of occupation numbers); the lowest eigenvalue of each
-// sector is found by Lanczos with a few vectors of the sector's length.
+// among the forward bonds, and on L = 1 the bond x-x is -phi_x^2, an on-site term. H is applied
+// matrix-free and the lowest eigenvalue of each sector is found by Lanczos with a few vectors
+// of the sector's length, on all cores.
+//
+// The sectors come from the symmetries of H. Z2 (phi -> -phi) acts as (-1)^(sum of occupation
+// numbers) and splits the tensor-product space in halves (SymmetryZ2). The lattice symmetries
+// (translations, and the signed permutations of the axes: reflection, C4v, Oh) permute the
+// sites; the ground state and the lowest Z2-odd state are invariant under all of them, so
+// SymmetryFull, the default, works in the zero-momentum A1 sectors, spanned by one normalized
+// orbit sum per orbit of basis states: 144 times smaller than the tensor-product space on 3x3.
+// Reference wraps Solve, with the free theory at lambda = 0, as the one exact reference the
+// rest of the program compares with.
 //
 // The energies are variational in NMax: the truncated basis gives upper bounds that decrease
 // to the exact values; Config.Convergence reports the change from NMax-2 to NMax.

@@ -52,7 +52,7 @@ func TestFreeTheory(t *testing.T) {
 	}
 }
 
-// A single site is the anharmonic oscillator p^2/2 + x^2/2 + x^4 (DESIGN.md section 2),
+// A single site is the anharmonic oscillator p^2/2 + x^2/2 + x^4,
 // whatever the dimension: the self-bonds of L = 1 cancel the gradient term's diagonal part.
 func TestAnharmonicOscillator(t *testing.T) {
 	const want = 0.803770651234274

@@ -444,3 +444,65 @@ func TestSymmetric3x3Reference(t *testing.T) {
 		t.Errorf("E0 %.15g, Z2 path %.15g", res.Energy, want)
 	}
 }
+
+// sequentialOrbits is the simplest orbit enumeration, kept as a reference for newSymSector:
+// visit the codes of the sector in increasing order; the first one of an orbit not yet marked
+// is its representative, and all its images are marked with its index.
+func sequentialOrbits(g *spaceGroup, n, s int) (reps []uint64, sizes []int, index []int32) {
+	full := intPow(n, g.sites)
+	index = make([]int32, (full+1)/2)
+	for i := range index {
+		index[i] = -1
+	}
+	digits := make([]int, g.sites)
+	for c := 0; c < full; c++ {
+		sum := 0
+		for r, x := c, 0; x < g.sites; x++ {
+			digits[x] = r % n
+			sum += digits[x]
+			r /= n
+		}
+		if sum%2 != s || index[c>>1] >= 0 {
+			continue
+		}
+		id := int32(len(reps))
+		size := 0
+		for _, p := range g.perms {
+			img := 0
+			for x, d := range digits {
+				img += d * intPow(n, int(p[x]))
+			}
+			if index[img>>1] < 0 {
+				index[img>>1] = id
+				size++
+			}
+		}
+		reps = append(reps, uint64(c))
+		sizes = append(sizes, size)
+	}
+	return reps, sizes, index
+}
+
+func TestSymSectorAgainstSequential(t *testing.T) {
+	for _, c := range []struct{ L, dim, n int }{{3, 2, 4}, {3, 2, 5}, {2, 2, 9}, {5, 1, 6}, {2, 3, 3}, {1, 1, 7}, {2, 1, 8}} {
+		m := mustModel(t, c.L, c.dim, 1, 1)
+		for s := 0; s < 2; s++ {
+			sec, sg, _ := buildSector(t, m, c.n, s)
+			reps, sizes, index := sequentialOrbits(sg, c.n, s)
+			if len(reps) != sec.dim() {
+				t.Fatalf("%+v s=%d: %d orbits, sequential %d", c, s, sec.dim(), len(reps))
+			}
+			for i := range reps {
+				if reps[i] != sec.reps[i] || sizes[i] != sec.sizes[sec.class[i]] {
+					t.Fatalf("%+v s=%d orbit %d: rep %d size %d, sequential %d %d", c, s, i,
+						sec.reps[i], sec.sizes[sec.class[i]], reps[i], sizes[i])
+				}
+			}
+			for j, v := range index {
+				if v >= 0 && sec.index[j] != v {
+					t.Fatalf("%+v s=%d: slot %d maps to %d, sequential %d", c, s, j, sec.index[j], v)
+				}
+			}
+		}
+	}
+}

@@ -37,9 +37,6 @@ type symSector struct {
 	index            []int32 // index[c >> 1]: the orbit of code c
 }
 
-// chunkCodes is how many codes a worker scans at a time when it enumerates the orbits.
-const chunkCodes = 1 << 16
-
 // symSectorBytes is the memory of a symSector of dim orbits with n levels on sites sites,
 // before it is built.
 func symSectorBytes(n, sites int, dim int64) int64 {
@@ -48,13 +45,14 @@ func symSectorBytes(n, sites int, dim int64) int64 {
 }
 
 // newSymSector enumerates the orbits of the parity-s states under g into buf, on the workers
-// of pl. A code is a representative when no symmetry maps it to a smaller code. Comparing
-// digit strings from the last site down, most codes are ruled out at once: unless the last
-// site holds the smallest digit, the symmetry that moves a smaller digit there wins, and a
-// code that passes that test usually loses to one of the first few symmetries. The codes are
-// scanned in chunks twice, first to count the representatives of each chunk and then to write
-// them in order, and the images of every representative are then marked in the table. dim is
-// the exact number of orbits (sectorDim).
+// of pl. A code is a representative when no symmetry maps it to a smaller code, comparing
+// digit strings from the last site down. Since the group moves any site to the last one, a
+// representative holds its smallest digit t on the last site, so only the digit strings with
+// all digits >= t are visited (about n^N / N of them), and one that is not a representative
+// usually loses to one of the first few symmetries. The strings are scanned in chunks (a fixed
+// pair of top digits each) twice, first to count the representatives of each chunk and then to
+// write them in order; the images of every representative are then marked in the table. dim
+// is the exact number of orbits (sectorDim).
 func newSymSector(ctx context.Context, g *spaceGroup, n, s int, dim int64, buf *symBuffers, pl *pool) (*symSector, error) {
 	full, _ := powInt(n, g.sites)
 	sec := &symSector{n: n, sites: g.sites, parity: s, pw: make([]int64, g.sites)}
@@ -77,11 +75,8 @@ func newSymSector(ctx context.Context, g *spaceGroup, n, s int, dim int64, buf *
 		sec.sqrtSize = append(sec.sqrtSize, math.Sqrt(float64(order/k)))
 		sec.invSqrtSize = append(sec.invSqrtSize, 1/math.Sqrt(float64(order/k)))
 	}
-	inv := g.inverses()
-
-	// Chunks of codes, taken by the workers in turn so that the dense low codes (where the
-	// representatives are) are shared out.
-	nChunks := (full + chunkCodes - 1) / chunkCodes
+	sc := orbitScanner{n: n, s: s, pw: sec.pw, inv: g.inverses()}
+	nChunks := sc.chunks()
 	counts := make([]int64, nChunks+1)
 	var next atomic.Int64
 	var failed atomic.Bool
@@ -97,10 +92,8 @@ func newSymSector(ctx context.Context, g *spaceGroup, n, s int, dim int64, buf *
 					failed.Store(true)
 					return
 				}
-				c0 := int64(k) * chunkCodes
-				c1 := min(c0+chunkCodes, int64(full))
 				id := counts[k]
-				scanOrbits(n, s, c0, c1, digits, inv, func(c int64, d []int, stab int) {
+				sc.scan(k, digits, func(c int64, d []int, stab int) {
 					if write {
 						sec.reps[id] = uint64(c)
 						for x, v := range d {
@@ -174,56 +167,78 @@ func newSymSector(ctx context.Context, g *spaceGroup, n, s int, dim int64, buf *
 	return sec, nil
 }
 
-// scanOrbits calls emit for every representative code c0 <= c < c1 of parity s, with its digits
-// and the number of symmetries that fix it. inv[g][y] is the site that g moves to y, so the
-// image of c under g has digit d[inv[g][y]] at site y.
-func scanOrbits(n, s int, c0, c1 int64, digits []int, inv [][]int32, emit func(c int64, d []int, stab int)) {
-	decode(c0, n, digits)
+// orbitScanner finds the representatives of parity s. inv[g][y] is the site that g moves to y,
+// so the image of a digit string d under g has digit d[inv[g][y]] at site y.
+type orbitScanner struct {
+	n, s int
+	pw   []int64
+	inv  [][]int32
+}
+
+// chunks is the number of chunks: one per top digit t and next digit u >= t (one per t on a
+// single site).
+func (o *orbitScanner) chunks() int {
+	if len(o.pw) == 1 {
+		return o.n
+	}
+	return o.n * (o.n + 1) / 2
+}
+
+// scan calls emit, in increasing order of the code, for every representative of chunk k with
+// its code, digits and the number of symmetries that fix it. The chunks are in increasing
+// order of their codes.
+func (o *orbitScanner) scan(k int, digits []int, emit func(c int64, d []int, stab int)) {
+	n, sites := o.n, len(o.pw)
+	top := sites - 1
+	// Chunk k is the k-th pair (t, u), t <= u, in lexicographic order.
+	t, u := k, -1
+	if sites > 1 {
+		for t = 0; k >= n-t; t++ {
+			k -= n - t
+		}
+		u = t + k
+	}
+	lower := max(sites-2, 0)
+	for x := range digits {
+		digits[x] = t
+	}
+	if sites > 1 {
+		digits[top-1] = u
+	}
+	var code int64
 	par := 0
-	for _, d := range digits {
+	for x, d := range digits {
+		code += int64(d) * o.pw[x]
 		par += d
 	}
 	par %= 2
-	top := len(digits) - 1
-	for c := c0; c < c1; c++ {
-		if par == s && isRepresentative(digits, inv, top) {
-			stab := 0
-			for _, iv := range inv {
-				same := true
-				for y := top; y >= 0; y-- {
-					if digits[iv[y]] != digits[y] {
-						same = false
-						break
-					}
-				}
-				if same {
-					stab++
-				}
-			}
-			emit(c, digits, stab)
+	for {
+		if par == o.s && o.isRepresentative(digits) {
+			emit(code, digits, o.stabilizer(digits))
 		}
-		for x := range digits {
+		x := 0
+		for ; x < lower; x++ {
 			digits[x]++
+			code += o.pw[x]
 			par ^= 1
 			if digits[x] < n {
 				break
 			}
-			// Wrapping from n to 0 changes the digit sum by -n.
-			par ^= n & 1
-			digits[x] = 0
+			// From n back to t: the digit changes by -(n - t).
+			code -= int64(n-t) * o.pw[x]
+			par ^= (n - t) & 1
+			digits[x] = t
+		}
+		if x == lower {
+			return
 		}
 	}
 }
 
 // isRepresentative reports whether no symmetry maps the digit string to a smaller one.
-func isRepresentative(d []int, inv [][]int32, top int) bool {
-	dt := d[top]
-	for _, v := range d[:top] {
-		if v < dt {
-			return false
-		}
-	}
-	for _, iv := range inv {
+func (o *orbitScanner) isRepresentative(d []int) bool {
+	top := len(d) - 1
+	for _, iv := range o.inv {
 		for y := top; y >= 0; y-- {
 			a, b := d[iv[y]], d[y]
 			if a != b {
@@ -235,6 +250,24 @@ func isRepresentative(d []int, inv [][]int32, top int) bool {
 		}
 	}
 	return true
+}
+
+// stabilizer counts the symmetries that leave the digit string unchanged.
+func (o *orbitScanner) stabilizer(d []int) int {
+	stab := 0
+	for _, iv := range o.inv {
+		same := true
+		for y := len(d) - 1; y >= 0; y-- {
+			if d[iv[y]] != d[y] {
+				same = false
+				break
+			}
+		}
+		if same {
+			stab++
+		}
+	}
+	return stab
 }
 
 func decode(c int64, n int, digits []int) {

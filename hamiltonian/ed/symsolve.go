@@ -52,6 +52,9 @@ func newSymPlan(m *hamiltonian.Model, nmax int, convergence, evenOnly bool, maxI
 		if !ok {
 			return sp, errTooLarge
 		}
+		if d > math.MaxInt32 {
+			return sp, errTooLarge // orbits are indexed by int32
+		}
 		s.dim = d
 		sp.sectors = append(sp.sectors, s)
 		sp.maxDim = max(sp.maxDim, d)
@@ -61,7 +64,7 @@ func newSymPlan(m *hamiltonian.Model, nmax int, convergence, evenOnly bool, maxI
 	per := int64(8 + m.N + 1) // code, digits, orbit class
 	vec := 4 * 8 * sp.maxDim  // three Lanczos vectors and the amplitudes u
 	sp.bytes = 4*int64(sp.indexLen) + per*sp.maxDim + vec + 8*(sp.maxDim/chunk+1) + tridiagBytes(maxIter) +
-		int64(8*m.N*sg.order()) + 8*int64(full/chunkCodes+2) + smallBytes
+		int64(8*m.N*sg.order()) + int64(4*nmax*nmax) + smallBytes
 	for _, n := range distinctLevels(sp.sectors) {
 		sp.bytes += siteOpsBytes(m.N, n) + symOperatorBytes(m.N, n, len(g.bonds))
 	}
