@@ -68,14 +68,16 @@ E0 = (1/2) sum_k omega_k, omega_k^2 = m2 + sum_mu 4 sin^2(k_mu/2), gap = sqrt(m2
 At lambda > 0 it diagonalizes H exactly (Lanczos, matrix-free) in a truncated harmonic-oscillator
 basis of --nmax levels per site at frequency --omega. The ground state and the lowest Z2-odd
 state are invariant under translations and the point group (reflection in 1D, C4v in 2D, the
-cube's Oh in 3D), so by default (--symmetry full) ED works in the zero-momentum, fully symmetric
-(A1) sectors, Z2-even and Z2-odd, about 2|G| times smaller than the nmax^N states (|G| = 72 on
-3x3). --symmetry z2 uses only phi -> -phi, as a check. The gap is the odd-sector energy minus E0
+cube's Oh in 3D), so on more than one site ED works by default in the zero-momentum, fully
+symmetric (A1) sectors of translations x point group x Z2, Z2-even and Z2-odd: about 2|G| times
+fewer states than the nmax^N of the full space (|G| = 72 site permutations on 3x3).
+--symmetry z2 uses only phi -> -phi, for comparison. The gap is the odd-sector energy minus E0
 (the one-particle state in the symmetric phase; in the broken phase the tunnelling splitting).
 truncation_change is E0(nmax) - E0(nmax-2): the basis error is of that order or smaller.
-Sizes on 2 cores: 2x2 at nmax 18 well under a second; 3x3 at nmax 8 (9.6e5 symmetric states)
-about 25 s and 0.3 GB, at nmax 10 minutes and 2 GB (with --symmetry z2, nmax 8 takes 17 minutes
-and 1.6 GB). Energies in lattice units.`,
+Sizes on 2 cores: 2x2 at nmax 18 a tenth of a second; 3x3 at nmax 8 (9.6e5 states per sector)
+25 s and 0.3 GiB, at nmax 10 (7.0e6) 6 minutes and 2.2 GiB, at nmax 12 (3.6e7) 16 minutes for
+E0 alone (--even-only) and 11.3 GiB. With --symmetry z2, 3x3 at nmax 8 takes 17 minutes and
+1.5 GiB. Energies in lattice units.`,
 		Example: `  vqs exact --L 32 --m2 1 --lambda 0
   vqs exact --L 1 --m2 1 --lambda 24 --nmax 60
   vqs exact --L 2 --m2 -1 --lambda 12 --nmax 18 --json

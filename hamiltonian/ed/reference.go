@@ -9,10 +9,10 @@ import (
 	"vqs/hamiltonian"
 )
 
-// DefaultNMax is the number of levels per site that keeps an ED of this many sites quick and
-// converged for couplings of order one: about a second up to 4 sites (2x2 at 18 levels has a
-// truncation change below 1e-8 at m2 = 1, lambda = 24), and for the 3x3 lattice the 8 levels
-// that the symmetric sectors solve in about half a minute on 2 cores.
+// DefaultNMax is the number of levels per site that keeps an ED of this many sites quick and,
+// up to 4 sites, converged for couplings of order one: 2x2 at 18 levels has a truncation change
+// of 8e-9 at m2 = 1, lambda = 24 and takes a tenth of a second. For the 3x3 lattice it is the 8
+// levels that the symmetric sectors solve in about 25 s on 2 cores (truncation change 5e-4).
 func DefaultNMax(sites int) int {
 	switch {
 	case sites == 1:
@@ -34,9 +34,10 @@ func DefaultNMax(sites int) int {
 const ReferenceTolerance = 1e-7
 
 // ReferenceMaxSites is the largest lattice that Reference diagonalizes by default. Up to 4 sites
-// the default basis converges to ReferenceTolerance in about a second. The 3x3 lattice does not:
-// its truncation change is 5e-4 at nmax 8 (25 s on 2 cores) and still far above the tolerance at
-// nmax 10 (minutes, 2 GiB), so a 3x3 reference is something to compute once with `vqs exact`, not
+// the default basis converges to ReferenceTolerance in about a second. The 3x3 lattice does not
+// come close at any affordable nmax: at m2 = 1, lambda = 24 its truncation change is 5.1e-4 at
+// nmax 8 (25 s on 2 cores), 3.5e-5 at nmax 10 (6 minutes, 2.2 GiB) and 1.1e-5 at nmax 12
+// (16 minutes for E0 alone, 11.3 GiB), so a 3x3 reference is computed once with `vqs exact`, not
 // on every run.
 const ReferenceMaxSites = 4
 
