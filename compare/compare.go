@@ -141,21 +141,16 @@ func runSize(ctx context.Context, cfg Config, L int, say func(int, string)) (Row
 			return row, err
 		}
 		row.Entries = append(row.Entries, Entry{"exact", f.Energy(), 0, "free theory"})
-	case m.N <= 4 && ctx.Err() == nil:
-		nmax := cfg.NMax
-		if nmax == 0 {
-			nmax = map[int]int{1: 60, 2: 30, 3: 16, 4: 18}[m.N]
-		}
+	case m.N <= ed.ReferenceMaxSites && ctx.Err() == nil:
 		say(L, "exact")
-		r, err := ed.Solve(ctx, m, ed.Config{NMax: nmax, Convergence: true})
+		r, err := ed.Reference(ctx, m, ed.ReferenceConfig{NMax: cfg.NMax})
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			return row, err
 		}
-		row.Entries = append(row.Entries, Entry{"exact", r.Energy, 0,
-			fmt.Sprintf("ED nmax %d, truncation change %.1g", nmax, r.TruncationChange)})
+		row.Entries = append(row.Entries, Entry{"exact", r.Energy, 0, r.String()})
 	}
 	row.Entries = append(row.Entries, Entry{"gaussian", gs.Gaussian.Energy, 0, "Hartree bound"})
 	if !cfg.NoPIMC && ctx.Err() == nil {

@@ -2,7 +2,6 @@ package groundstate
 
 import (
 	"context"
-	"fmt"
 	"math"
 
 	"vqs/hamiltonian"
@@ -109,24 +108,12 @@ func opt(x float64) *float64 {
 	return &x
 }
 
-// exactReference returns an exact E0 when one is cheap: the free theory at lambda = 0, or a
-// converged ED on a tiny lattice (truncation change below 1e-7 relative, far below any VMC
-// error bar there).
+// exactReference returns an exact E0 when one is cheap and converged (ed.Reference: the free
+// theory at lambda = 0, exact diagonalization on tiny lattices).
 func exactReference(ctx context.Context, m *hamiltonian.Model) (*Reference, bool) {
-	if m.Lambda == 0 {
-		f, err := hamiltonian.NewFreeTheory(m.Lattice, m.M2)
-		if err != nil {
-			return nil, false
-		}
-		return &Reference{Energy: f.Energy(), Method: "free theory"}, true
-	}
-	if m.N > 4 {
+	ref, err := ed.Reference(ctx, m, ed.ReferenceConfig{})
+	if err != nil || !ref.Converged {
 		return nil, false
 	}
-	nmax := map[int]int{1: 60, 2: 30, 3: 16, 4: 18}[m.N]
-	res, err := ed.Solve(ctx, m, ed.Config{NMax: nmax, Convergence: true})
-	if err != nil || math.IsNaN(res.TruncationChange) || math.Abs(res.TruncationChange) > 1e-7*math.Max(1, math.Abs(res.Energy)) {
-		return nil, false
-	}
-	return &Reference{Energy: res.Energy, Method: fmt.Sprintf("ED, nmax %d, truncation change %.1g", nmax, res.TruncationChange)}, true
+	return &Reference{Energy: ref.Energy, Method: ref.String()}, true
 }

@@ -24,27 +24,47 @@ func benchOperator(b *testing.B, L, n int) (*hamiltonian.Model, *operator, layou
 	return m, newOperator(m, l, newGeometry(m), DefaultOmega(m)), l
 }
 
+// BenchmarkMatvec times one product with H in the even sector, for the Z2 sectors and the
+// symmetric ones, on the same lattices: ns/op compares the cost of a Lanczos step on the same
+// problem, states/s the throughput per sector state. Compare with
+// benchstat -col /sym (the sub-benchmark names are key=value pairs).
 func BenchmarkMatvec(b *testing.B) {
-	for _, c := range []struct{ L, n int }{{2, 16}, {3, 6}} {
-		b.Run(fmt.Sprintf("%dx%d_nmax%d", c.L, c.L, c.n), func(b *testing.B) {
-			_, op, l := benchOperator(b, c.L, c.n)
-			pl := newPool(runtime.GOMAXPROCS(0))
-			defer pl.close()
-			e := newEngine(op, pl, l.dim[0])
-			e.setSector(0)
-			x := make([]float64, l.dim[0])
-			y := make([]float64, l.dim[0])
-			for i := range x {
-				x[i] = 1 / float64(i+1)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				e.matvec(y, x)
-			}
-			b.ReportMetric(float64(l.dim[0])*float64(b.N)/b.Elapsed().Seconds(), "states/s")
-		})
+	for _, c := range []struct{ L, n int }{{2, 16}, {3, 6}, {3, 8}} {
+		for _, sym := range []Symmetry{SymmetryZ2, SymmetryFull} {
+			b.Run(fmt.Sprintf("lattice=%dx%d_nmax%d/sym=%s", c.L, c.L, c.n, sym), func(b *testing.B) {
+				e, dim := benchEngine(b, c.L, c.n, sym)
+				defer e.pool.close()
+				x := make([]float64, dim)
+				y := make([]float64, dim)
+				for i := range x {
+					x[i] = 1 / float64(i+1)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					e.matvec(y, x)
+				}
+				b.ReportMetric(float64(dim)*float64(b.N)/b.Elapsed().Seconds(), "states/s")
+			})
+		}
 	}
+}
+
+// benchEngine builds the even-sector engine of an L^2 lattice (m2 = 1, lambda = 24) with n
+// levels, on all cores.
+func benchEngine(b *testing.B, L, n int, sym Symmetry) (*engine, int) {
+	pl := newPool(runtime.GOMAXPROCS(0))
+	if sym == SymmetryZ2 {
+		_, op, l := benchOperator(b, L, n)
+		e := newEngine(op, pl, l.dim[0])
+		e.setSector(0)
+		return e, e.dim
+	}
+	m := mustModel(b, L, 2, 1, 24)
+	sec, _, g := buildSector(b, m, n, 0)
+	ops := newSiteOps(n, DefaultOmega(m))
+	e := newSymEngine(newSymOperator(sec, g, siteMatrices(m, g, ops), ops.phi), pl, make([]float64, sec.dim()))
+	return e, e.dim
 }
 
 // assembleCSR builds H in sector s as an explicit sparse matrix, row by row from the digits
@@ -224,5 +244,18 @@ func BenchmarkED2x2(b *testing.B) {
 	})
 	if energies[0] != 0 && energies[1] != 0 && math.Abs(energies[0]-energies[1]) > 1e-10*math.Abs(energies[0]) {
 		b.Fatalf("matrix-free E0 %.15g, assembled %.15g", energies[0], energies[1])
+	}
+}
+
+// BenchmarkSymSector times the enumeration of the orbits and the state table of the even
+// symmetric sector of 3x3.
+func BenchmarkSymSector(b *testing.B) {
+	for _, n := range []int{6, 8} {
+		b.Run(fmt.Sprintf("lattice=3x3_nmax%d", n), func(b *testing.B) {
+			m := mustModel(b, 3, 2, 1, 24)
+			for i := 0; i < b.N; i++ {
+				buildSector(b, m, n, 0)
+			}
+		})
 	}
 }

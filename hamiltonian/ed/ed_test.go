@@ -36,35 +36,42 @@ func TestFreeTheory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := Solve(context.Background(), m, Config{NMax: c.n})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := math.Abs(res.Energy - free.Energy()); d > 1e-8 {
-			t.Errorf("L=%d dim=%d m2=%g: E0 = %.15g, free %.15g (diff %.2g)", c.L, c.dim, c.m2, res.Energy, free.Energy(), d)
-		}
-		// The lowest odd state is one particle at rest.
-		if d := math.Abs(res.Gap - free.Gap()); d > 1e-7 {
-			t.Errorf("L=%d dim=%d m2=%g: gap = %.15g, free %.15g", c.L, c.dim, c.m2, res.Gap, free.Gap())
+		for _, sym := range []Symmetry{SymmetryZ2, SymmetryFull} {
+			res, err := Solve(context.Background(), m, Config{NMax: c.n, Symmetry: sym})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := math.Abs(res.Energy - free.Energy()); d > 1e-8 {
+				t.Errorf("L=%d dim=%d m2=%g %s: E0 = %.15g, free %.15g (diff %.2g)", c.L, c.dim, c.m2, sym, res.Energy, free.Energy(), d)
+			}
+			// The lowest odd state is one particle at rest.
+			if d := math.Abs(res.Gap - free.Gap()); d > 1e-7 {
+				t.Errorf("L=%d dim=%d m2=%g %s: gap = %.15g, free %.15g", c.L, c.dim, c.m2, sym, res.Gap, free.Gap())
+			}
 		}
 	}
 }
 
-// A single site is the anharmonic oscillator p^2/2 + x^2/2 + x^4 (DESIGN.md section 2),
+// A single site is the anharmonic oscillator p^2/2 + x^2/2 + x^4,
 // whatever the dimension: the self-bonds of L = 1 cancel the gradient term's diagonal part.
 func TestAnharmonicOscillator(t *testing.T) {
 	const want = 0.803770651234274
 	for dim := 1; dim <= 3; dim++ {
 		m := mustModel(t, 1, dim, 1, 24)
-		res, err := Solve(context.Background(), m, Config{NMax: 40})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := math.Abs(res.Energy - want); d > 1e-9 {
-			t.Errorf("dim=%d: E0 = %.15g, want %.15g (diff %.2g)", dim, res.Energy, want, d)
-		}
-		if res.Omega != 2 {
-			t.Errorf("dim=%d: default omega %v, want the Hartree mass 2", dim, res.Omega)
+		for _, sym := range []Symmetry{SymmetryAuto, SymmetryFull} {
+			res, err := Solve(context.Background(), m, Config{NMax: 40, Symmetry: sym})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := math.Abs(res.Energy - want); d > 1e-9 {
+				t.Errorf("dim=%d %s: E0 = %.15g, want %.15g (diff %.2g)", dim, res.Symmetry, res.Energy, want, d)
+			}
+			if res.Omega != 2 {
+				t.Errorf("dim=%d: default omega %v, want the Hartree mass 2", dim, res.Omega)
+			}
+			if sym == SymmetryAuto && res.Symmetry != SymmetryZ2 {
+				t.Errorf("one site: the default symmetry is %q, want z2 (the group is trivial)", res.Symmetry)
+			}
 		}
 	}
 }
@@ -150,9 +157,26 @@ func TestBadInputsAreErrors(t *testing.T) {
 		{NMax: 4, Workers: -2},
 		{NMax: 4, MaxIter: -1},
 		{NMax: 4, MemoryLimit: -1},
+		{NMax: 4, Symmetry: "cubic"},
+		{NMax: 300, Symmetry: SymmetryFull},
+		// Matrix elements that overflow, or whose squares would in Lanczos.
+		{NMax: 4, Omega: 1e308},
+		{NMax: 4, Omega: 1e154},
+		{NMax: 4, Omega: 1e-308},
+		{NMax: 4, Omega: math.Inf(1)},
 	} {
 		if _, err := Solve(ctx, m, cfg); err == nil {
 			t.Errorf("%+v: no error", cfg)
+		} else if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: message %q is not one line", cfg, err)
+		}
+	}
+	// Couplings whose matrix elements overflow never reach the diagonalization: the model
+	// refuses them (the Gershgorin guard in Solve stays as a second line of defence, reached
+	// through omega above).
+	for _, c := range []struct{ m2, lambda float64 }{{1e308, 24}, {1e300, 1}, {-1e308, 1e308}} {
+		if _, err := hamiltonian.NewModel(2, 2, c.m2, c.lambda); err == nil {
+			t.Errorf("m2=%g lambda=%g: the model was accepted", c.m2, c.lambda)
 		}
 	}
 	if _, err := Solve(ctx, nil, Config{NMax: 4}); err == nil {
@@ -167,16 +191,21 @@ func TestMemoryRefusal(t *testing.T) {
 	for _, c := range []struct {
 		L, dim, n int
 		limit     int64
+		sym       Symmetry
 	}{
-		{3, 2, 8, 1 << 30},  // 6.7e7 states need ~1.5 GiB
-		{4, 2, 20, 0},       // 20^16: overflows int64 and any memory
-		{5, 3, 40, 0},       // 40^125 does not fit a float64
-		{2, 2, 10, 100_000}, // tiny limit
+		{3, 2, 8, 1 << 30, SymmetryZ2}, // 6.7e7 states need ~1.5 GiB
+		{3, 2, 12, 1 << 30, SymmetryFull},
+		{4, 2, 20, 0, SymmetryZ2}, // 20^16: overflows int64 and any memory
+		{4, 2, 20, 0, SymmetryFull},
+		{5, 3, 40, 0, SymmetryZ2}, // 40^125 does not fit a float64
+		{5, 3, 40, 0, SymmetryFull},
+		{2, 2, 10, 100_000, SymmetryZ2}, // tiny limit
+		{2, 2, 10, 10_000, SymmetryFull},
 	} {
 		m := mustModel(t, c.L, c.dim, 1, 1)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		_, err := Solve(ctx, m, Config{NMax: c.n, MemoryLimit: c.limit})
+		_, err := Solve(ctx, m, Config{NMax: c.n, MemoryLimit: c.limit, Symmetry: c.sym})
 		runtime.ReadMemStats(&after)
 		if err == nil {
 			t.Fatalf("%+v: no error", c)
@@ -188,24 +217,39 @@ func TestMemoryRefusal(t *testing.T) {
 		if strings.Contains(msg, "Inf") || strings.Contains(msg, "NaN") {
 			t.Errorf("%+v: message %q", c, msg)
 		}
+		if c.sym == SymmetryFull && !strings.Contains(msg, "k=0 A1") {
+			t.Errorf("%+v: message %q does not name the sector", c, msg)
+		}
 		if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
 			t.Errorf("%+v: allocated %d bytes before refusing", c, got)
 		}
 	}
-	if got := MemoryEstimate(mustModel(t, 4, 2, 1, 1), 20); got != math.MaxInt64 {
-		t.Errorf("overflowing estimate %d, want MaxInt64", got)
+	for _, sym := range []Symmetry{SymmetryZ2, SymmetryFull} {
+		if got := MemoryEstimate(mustModel(t, 4, 2, 1, 1), Config{NMax: 20, Symmetry: sym}); got != math.MaxInt64 {
+			t.Errorf("%s: overflowing estimate %d, want MaxInt64", sym, got)
+		}
 	}
 }
 
 // The estimate used for the refusal bounds what a solve allocates, and is not wildly above it.
 func TestMemoryEstimateBoundsAllocation(t *testing.T) {
-	for _, c := range []struct{ L, dim, n int }{{2, 2, 12}, {3, 1, 15}, {1, 2, 30}, {2, 2, 9}} {
+	for _, c := range []struct {
+		L, dim, n int
+		sym       Symmetry
+		conv      bool
+	}{
+		{2, 2, 12, SymmetryZ2, false}, {3, 1, 15, SymmetryZ2, false}, {1, 2, 30, SymmetryZ2, false}, {2, 2, 9, SymmetryZ2, false},
+		{2, 2, 14, SymmetryZ2, true},
+		{2, 2, 16, SymmetryFull, false}, {3, 2, 5, SymmetryFull, true}, {6, 1, 9, SymmetryFull, false}, {1, 2, 30, SymmetryFull, true},
+		{2, 3, 5, SymmetryFull, true},
+	} {
 		m := mustModel(t, c.L, c.dim, 0.5, 3)
-		est := MemoryEstimate(m, c.n)
+		cfg := Config{NMax: c.n, Workers: 2, Symmetry: c.sym, Convergence: c.conv}
+		est := MemoryEstimate(m, cfg)
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		res, err := Solve(context.Background(), m, Config{NMax: c.n, Workers: 2})
+		res, err := Solve(context.Background(), m, cfg)
 		runtime.ReadMemStats(&after)
 		if err != nil {
 			t.Fatal(err)
@@ -216,6 +260,9 @@ func TestMemoryEstimateBoundsAllocation(t *testing.T) {
 		alloc := int64(after.TotalAlloc - before.TotalAlloc)
 		if alloc > est || est > 2*alloc+smallBytes {
 			t.Errorf("%+v: allocated %d bytes, estimate %d", c, alloc, est)
+		}
+		if c.sym == SymmetryFull {
+			continue
 		}
 		// The table part of the estimate bounds the tables actually built.
 		l, _ := newLayout(c.n, m.N)
@@ -230,19 +277,21 @@ func TestMemoryEstimateBoundsAllocation(t *testing.T) {
 // independently and reductions are added in a fixed chunk order.
 func TestWorkersReproducible(t *testing.T) {
 	m := mustModel(t, 2, 2, -1, 12)
-	var ref *Result
-	for _, w := range []int{1, 2, 5} {
-		res, err := Solve(context.Background(), m, Config{NMax: 11, Workers: w})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ref == nil {
-			ref = res
-			continue
-		}
-		if res.Energy != ref.Energy || res.OddEnergy != ref.OddEnergy || res.Iterations != ref.Iterations {
-			t.Errorf("workers %d: E0 %.17g odd %.17g (%d it), workers 1: %.17g %.17g (%d it)",
-				w, res.Energy, res.OddEnergy, res.Iterations, ref.Energy, ref.OddEnergy, ref.Iterations)
+	for _, sym := range []Symmetry{SymmetryZ2, SymmetryFull} {
+		var ref *Result
+		for _, w := range []int{1, 2, 5} {
+			res, err := Solve(context.Background(), m, Config{NMax: 11, Workers: w, Symmetry: sym})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ref == nil {
+				ref = res
+				continue
+			}
+			if res.Energy != ref.Energy || res.OddEnergy != ref.OddEnergy || res.Iterations != ref.Iterations {
+				t.Errorf("%s workers %d: E0 %.17g odd %.17g (%d it), workers 1: %.17g %.17g (%d it)",
+					sym, w, res.Energy, res.OddEnergy, res.Iterations, ref.Energy, ref.OddEnergy, ref.Iterations)
+			}
 		}
 	}
 }
@@ -250,9 +299,11 @@ func TestWorkersReproducible(t *testing.T) {
 func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Solve(ctx, mustModel(t, 2, 2, 1, 1), Config{NMax: 6})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want context.Canceled", err)
+	for _, sym := range []Symmetry{SymmetryZ2, SymmetryFull} {
+		_, err := Solve(ctx, mustModel(t, 2, 2, 1, 1), Config{NMax: 6, Symmetry: sym})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("%s: got %v, want context.Canceled", sym, err)
+		}
 	}
 }
 
@@ -284,6 +335,18 @@ func TestMatvecAndLanczosStepsDoNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per step", allocs)
+	}
+
+	sec, _, g := buildSector(t, m, 7, 1)
+	ops := newSiteOps(7, DefaultOmega(m))
+	se := newSymEngine(newSymOperator(sec, g, siteMatrices(m, g, ops), ops.phi), pl, make([]float64, sec.dim()))
+	xs := make([]float64, se.dim)
+	ys := make([]float64, se.dim)
+	for i := range xs {
+		xs[i] = float64(i % 5)
+	}
+	if allocs := testing.AllocsPerRun(20, func() { se.matvec(ys, xs) }); allocs != 0 {
+		t.Errorf("symmetric product: %v allocations", allocs)
 	}
 }
 

@@ -2,6 +2,7 @@ package ed
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // pool runs a job on a fixed set of goroutines, started once per solve, so that a matvec or a
@@ -50,27 +51,71 @@ func (p *pool) close() {
 const chunk = 1 << 14
 
 // engine applies H in one sector and performs the vector operations of Lanczos in parallel.
+// The sector is either a Z2 sector of the tensor-product space (op) or a fully symmetric one
+// (sym).
 type engine struct {
 	op      *operator
+	sym     *symOperator
 	pool    *pool
 	sector  int
 	dim     int
-	bounds  []int     // worker w owns the blocks bounds[w] <= b < bounds[w+1]
+	bounds  []int     // worker w owns the blocks (Z2) or rows (symmetric) bounds[w] <= b < bounds[w+1]
 	partial []float64 // one entry per chunk
+	u       []float64 // symmetric sector: the basis-state amplitudes of the input
+
+	// stop is raised when the context is cancelled, so that a product that takes seconds
+	// returns early (with an unusable result, which the caller discards).
+	stop atomic.Bool
 
 	// Operands of the job in flight; set before pool.run.
 	dst, x, y, z []float64
 	a, b         float64
 
-	matvecJob, dotJob, updateJob, scaleJob func(w int)
+	// prepareJob, if set, runs before matvecJob (on all workers, with a barrier between).
+	prepareJob, matvecJob, dotJob, updateJob, scaleJob func(w int)
 }
 
+// stopCheckBlocks and stopCheckRows are how much work a product does between looks at stop.
+const (
+	stopCheckBlocks = 64
+	stopCheckRows   = 1024
+)
+
 func newEngine(op *operator, p *pool, maxDim int64) *engine {
-	e := &engine{op: op, pool: p, bounds: make([]int, p.workers+1)}
-	e.partial = make([]float64, (int(maxDim)+chunk-1)/chunk)
+	e := newBareEngine(p, maxDim)
+	e.op = op
 	e.matvecJob = func(w int) {
-		e.op.applyBlocks(e.sector, e.dst, e.x, e.bounds[w], e.bounds[w+1])
+		for b := e.bounds[w]; b < e.bounds[w+1] && !e.stop.Load(); b += stopCheckBlocks {
+			e.op.applyBlocks(e.sector, e.dst, e.x, b, min(b+stopCheckBlocks, e.bounds[w+1]))
+		}
 	}
+	return e
+}
+
+// newSymEngine returns an engine for the symmetric sector of op, with u (the sector's length)
+// as the workspace of the basis-state amplitudes.
+func newSymEngine(op *symOperator, p *pool, u []float64) *engine {
+	dim := op.sec.dim()
+	e := newBareEngine(p, int64(dim))
+	e.sym, e.dim = op, dim
+	e.u = u[:dim]
+	for w := 0; w <= p.workers; w++ {
+		e.bounds[w] = dim * w / p.workers
+	}
+	e.prepareJob = func(w int) {
+		e.sym.scale(e.u, e.x, e.bounds[w], e.bounds[w+1])
+	}
+	e.matvecJob = func(w int) {
+		for r := e.bounds[w]; r < e.bounds[w+1] && !e.stop.Load(); r += stopCheckRows {
+			e.sym.apply(e.dst, e.u, r, min(r+stopCheckRows, e.bounds[w+1]))
+		}
+	}
+	return e
+}
+
+func newBareEngine(p *pool, maxDim int64) *engine {
+	e := &engine{pool: p, bounds: make([]int, p.workers+1)}
+	e.partial = make([]float64, (int(maxDim)+chunk-1)/chunk)
 	e.dotJob = func(w int) {
 		c0, c1 := e.chunks(w)
 		for c := c0; c < c1; c++ {
@@ -146,6 +191,9 @@ func (e *engine) sumPartials() float64 {
 // matvec sets dst = H src in the current sector.
 func (e *engine) matvec(dst, src []float64) {
 	e.dst, e.x = dst, src
+	if e.prepareJob != nil {
+		e.pool.run(e.prepareJob)
+	}
 	e.pool.run(e.matvecJob)
 }
 

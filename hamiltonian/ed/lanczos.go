@@ -35,6 +35,10 @@ func (e *engine) lowest(ctx context.Context, td *tridiag, v0, v1, v2 []float64, 
 	nrm := math.Sqrt(e.dot(v, v))
 	e.scale(v, 1/nrm)
 
+	// A cancelled context also stops a product in flight (a 3x3 product takes seconds).
+	e.stop.Store(false)
+	defer context.AfterFunc(ctx, func() { e.stop.Store(true) })()
+
 	td.reset()
 	maxIter := td.capacity()
 	betaPrev := 0.0
@@ -45,6 +49,9 @@ func (e *engine) lowest(ctx context.Context, td *tridiag, v0, v1, v2 []float64, 
 			return res, err
 		}
 		e.matvec(w, v)
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		alpha := e.dot(w, v)
 		e.update(w, -alpha, v, -betaPrev, u)
 		// A second pass against v restores the local orthogonality that cancellation loses.
@@ -52,11 +59,18 @@ func (e *engine) lowest(ctx context.Context, td *tridiag, v0, v1, v2 []float64, 
 		beta2 := e.update(w, -c, v, 0, u)
 		alpha += c
 		beta := math.Sqrt(beta2)
+		if math.IsNaN(alpha) || math.IsInf(alpha, 0) || math.IsNaN(beta) || math.IsInf(beta, 0) {
+			// checkScale keeps H small enough that this does not happen.
+			return res, fmt.Errorf("lanczos: the matrix elements are not finite at iteration %d (alpha %v, beta %v)", k+1, alpha, beta)
+		}
 		td.push(alpha, beta)
 
 		theta1, theta2 := td.lowestTwo()
 		last := td.lastComponent(theta1)
 		r := beta * math.Abs(last)
+		if math.IsNaN(theta1) || math.IsNaN(r) {
+			return res, fmt.Errorf("lanczos: the tridiagonal eigenproblem is not finite at iteration %d", k+1)
+		}
 		res = lanczosResult{value: theta1, iterations: k + 1, residual: r}
 		if progress != nil {
 			progress(k+1, theta1, r)
@@ -134,7 +148,13 @@ func (t *tridiag) countBelow(x float64) int {
 	return count
 }
 
-// eigenvalue returns the (j+1)-th smallest eigenvalue of T by bisection.
+// maxBisections bounds the bisection: halving a finite float64 interval reaches adjacent numbers
+// in at most about 2100 steps (the exponent range and the 53-bit mantissa).
+const maxBisections = 2200
+
+// eigenvalue returns the (j+1)-th smallest eigenvalue of T by bisection, or NaN when T is not
+// finite. Each step costs O(k), and the number of steps is bounded, so the search ends in
+// milliseconds whatever the entries.
 func (t *tridiag) eigenvalue(j int) float64 {
 	k := len(t.alpha)
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -149,9 +169,15 @@ func (t *tridiag) eigenvalue(j int) float64 {
 		lo = math.Min(lo, a-r)
 		hi = math.Max(hi, a+r)
 	}
-	for {
+	if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return math.NaN()
+	}
+	for i := 0; ; i++ {
 		mid := 0.5 * (lo + hi)
-		if mid <= lo || mid >= hi {
+		if math.IsInf(mid, 0) {
+			mid = 0.5*lo + 0.5*hi // lo + hi overflowed
+		}
+		if mid <= lo || mid >= hi || i == maxBisections {
 			return mid
 		}
 		if t.countBelow(mid) > j {
@@ -190,8 +216,14 @@ func (t *tridiag) lastComponent(theta float64) float64 {
 	for i := range x {
 		x[i] = 1
 	}
+	if math.IsNaN(theta) || math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return math.NaN()
+	}
 	for it := 0; it < 2; it++ {
 		for attempt := 0; ; attempt++ {
+			if attempt == 30 {
+				return math.NaN() // a singular shift 30 times over: T is degenerate beyond repair
+			}
 			copy(t.d[:k], t.alpha)
 			for i := range t.d[:k] {
 				t.d[i] -= shift

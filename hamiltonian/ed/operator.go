@@ -267,16 +267,22 @@ func estimateTableBytes(l layout, g geometry) int64 {
 	return t
 }
 
-// newOperator builds the tables for model m with n levels at frequency w.
-func newOperator(m *hamiltonian.Model, l layout, g geometry, w float64) *operator {
-	n := l.n
-	ops := newSiteOps(n, w)
-	h := make([][]float64, l.sites)
+// siteMatrices returns the on-site matrix h_x of every site.
+func siteMatrices(m *hamiltonian.Model, g geometry, ops siteOps) [][]float64 {
+	h := make([][]float64, g.sites)
 	for x := range h {
 		// The gradient term's diagonal part gives each site 2 dim; a self-bond takes 2 back.
 		c := m.M2 + 2*float64(m.Dim) - 2*float64(g.self[x])
 		h[x] = ops.onSite(c, m.Lambda)
 	}
+	return h
+}
+
+// newOperator builds the tables for model m with n levels at frequency w.
+func newOperator(m *hamiltonian.Model, l layout, g geometry, w float64) *operator {
+	n := l.n
+	ops := newSiteOps(n, w)
+	h := siteMatrices(m, g, ops)
 	phi := ops.phi
 	pow := make([]int, l.sites)
 	for x := range pow {
