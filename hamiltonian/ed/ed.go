@@ -494,4 +494,3 @@ func progressFor(f func(Progress), nmax, sector int, states int64) func(int, flo
 		f(Progress{NMax: nmax, Sector: sector, States: states, Iteration: it, Energy: e, Residual: r})
 	}
 }
-
