@@ -23,6 +23,7 @@ func (r *Result) Record(kind string) *results.Record {
 		"phi2":                   e.Phi2,
 		"abs_m":                  e.AbsM,
 		"binder":                 e.Binder,
+		"chi":                    e.Chi,
 		"gaussian_energy":        results.Exact(r.Gaussian.Energy),
 	}
 	meta := map[string]any{"acceptance": e.Acceptance, "samples": e.Samples, "iterations": r.Iterations,
@@ -33,6 +34,10 @@ func (r *Result) Record(kind string) *results.Record {
 	}
 	if r.Correlation != nil {
 		est["correlation_captured"] = *r.Correlation
+	}
+	if g := e.OddGap; g != nil {
+		est[results.EstGap] = g.Gap
+		meta["gap_method"] = GapMethodVariational
 	}
 	c := r.Config
 	return &results.Record{Kind: kind, Status: status, Version: r.Version, Seed: c.Seed, Host: r.Host,

@@ -36,6 +36,12 @@ type Summary struct {
 	AbsMErr        *float64 `json:"abs_m_err"`
 	Binder         *float64 `json:"binder"`
 	BinderErr      *float64 `json:"binder_err"`
+	Chi            *float64 `json:"chi"` // N (<M^2> - <|M|>^2)
+	ChiErr         *float64 `json:"chi_err"`
+	// Gap is the variational gap to the Z2-odd sector (GapMethod says how it was obtained).
+	Gap       *float64 `json:"gap"`
+	GapErr    *float64 `json:"gap_err"`
+	GapMethod string   `json:"gap_method,omitempty"`
 	TauInt         *float64 `json:"tau_int"` // of E_loc, in samples per chain
 	ESS            *float64 `json:"ess"`     // effective samples of E_loc in the measurement
 	RHat           *float64 `json:"r_hat"`   // split-R-hat of E_loc across chains
@@ -59,6 +65,9 @@ type Summary struct {
 	Unsaved        []string `json:"unsaved,omitempty"`
 	Version        string   `json:"version"`
 }
+
+// GapMethodVariational names the variational gap estimator in outputs.
+const GapMethodVariational = "variational odd state f(M) Psi_0, Rayleigh-Ritz over M, M^3, M^5"
 
 // Depth is the bridge sampler's acceptance at one depth.
 type Depth struct {
@@ -87,6 +96,10 @@ func (r *Result) Summary() Summary {
 		Init: c.Ansatz.Init, Params: len(r.Params), Levels: r.Levels, Unsaved: r.Unsaved, Version: r.Version}
 	if r.Status.Early() {
 		s.Stopped = r.Reason
+	}
+	s.Chi, s.ChiErr = opt(e.Chi.Value), opt(e.Chi.Error)
+	if g := e.OddGap; g != nil {
+		s.Gap, s.GapErr, s.GapMethod = opt(g.Gap.Value), opt(g.Gap.Error), GapMethodVariational
 	}
 	if r.Exact != nil {
 		s.ExactEnergy, s.ExactMethod = opt(r.Exact.Energy), r.Exact.Method

@@ -100,8 +100,9 @@ type Estimates struct {
 	Variance   Estimate `json:"variance"` // Var(E_loc); zero at an eigenstate
 	Phi2       Estimate `json:"phi2"`     // <phi_x^2>
 	AbsM       Estimate `json:"abs_m"`    // <|M|>, M the mean field
-	M2         Estimate `json:"m2_mean"`  // <M^2>
+	M2         Estimate `json:"mag_sq"`   // <M^2>
 	Binder     Estimate `json:"binder"`   // 1 - <M^4>/(3 <M^2>^2)
+	Chi        Estimate `json:"chi"`      // N (<M^2> - <|M|>^2), finite in the broken phase
 	Virial     Estimate `json:"virial"`   // 2<T>/<phi . grad V>; 1 at an eigenstate
 	Kinetic    Estimate `json:"kinetic"`
 	Acceptance float64  `json:"acceptance"`
@@ -109,7 +110,14 @@ type Estimates struct {
 	// Interrupted is set when the measurement was cut short (a cancelled context): Samples
 	// then counts what every chain finished.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// OddGap is the variational gap to the Z2-odd sector from the same samples (see
+	// MeasureOddGap, with OddGapBasis odd powers of M); nil where it could not be formed.
+	OddGap *OddGap `json:"odd_gap,omitempty"`
 }
+
+// OddGapBasis is the number of odd powers of M (M, M^3, M^5) in the trial space of the
+// variational gap that Measure reports.
+const OddGapBasis = 3
 
 // Measure samples n configurations with frozen parameters and returns the observables, every
 // error from stats.Pool (Gamma method within each chain, combined over chains; derived
@@ -189,6 +197,11 @@ func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampl
 		Interrupted: done < per}
 	est.Variance = stats.PoolDerived(func(x []float64) float64 { return x[1] - x[0]*x[0] }, series[qE], series[qE2])
 	est.Binder = stats.PoolDerived(func(x []float64) float64 { return 1 - x[1]/(3*x[0]*x[0]) }, series[qM2], series[qM4])
+	sites := float64(m.N)
+	est.Chi = stats.PoolDerived(func(x []float64) float64 { return sites * (x[0] - x[1]*x[1]) }, series[qM2], series[qAbsM])
+	if g, err := oddGap(series[qE], series[qAbsM], m.N, OddGapBasis); err == nil {
+		est.OddGap = g
+	}
 	est.Virial = stats.PoolDerived(func(x []float64) float64 { return 2 * x[0] / (2*x[1] + 4*x[2]) },
 		series[qKin], series[qV2], series[qV4])
 	return est, nil

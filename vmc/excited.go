@@ -79,6 +79,20 @@ func MeasureOddGap(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s
 	if done < 8 {
 		return nil, fmt.Errorf("vmc: the gap measurement was interrupted after %d samples per chain: %w", done, context.Canceled)
 	}
+	for c := range eloc {
+		eloc[c], mf[c] = eloc[c][:done], mf[c][:done]
+	}
+	return oddGap(eloc, mf, m.N, basis)
+}
+
+// oddGap is the Rayleigh-Ritz estimate of MeasureOddGap from per-chain series of E_loc and the
+// mean field M (only |M| matters: every matrix element is even in M), all of one length.
+func oddGap(eloc, mf [][]float64, sites, basis int) (*OddGap, error) {
+	nc := len(eloc)
+	if nc == 0 || len(eloc[0]) < 8 {
+		return nil, errors.New("vmc: too few samples for a gap")
+	}
+	done := len(eloc[0])
 	// Sums of H, S and E_loc per block (a contiguous run of every chain), for a delete-one-block
 	// jackknife: a leave-one-out estimate is the total minus one block.
 	const blocks = 16
@@ -104,7 +118,7 @@ func MeasureOddGap(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s
 				for i := 0; i < basis; i++ {
 					for j := 0; j < basis; j++ {
 						// grad f_i . grad f_j = sum_x (f_i'/N)(f_j'/N) = f_i' f_j' / N.
-						bs.h[i*basis+j] += 0.5*g[i]*g[j]/float64(m.N) + f[i]*f[j]*E
+						bs.h[i*basis+j] += 0.5*g[i]*g[j]/float64(sites) + f[i]*f[j]*E
 						bs.s[i*basis+j] += f[i] * f[j]
 					}
 				}

@@ -55,3 +55,19 @@ func TestOddGapAnharmonicOscillator(t *testing.T) {
 		t.Fatalf("gap %v +- %v, ED %v", g.Gap.Value, g.Gap.Error, exact.Gap)
 	}
 }
+
+// Measure reports the same variational gap from its own samples.
+func TestMeasureReportsOddGap(t *testing.T) {
+	const m2 = 0.64
+	m, _ := hamiltonian.NewModel(4, 2, m2, 0)
+	wf := newTestWF(m, m2, 1, 0, false)
+	s, _ := NewHMC(wf, m.L, m.Dim, 4, 4, 5)
+	est, err := Measure(context.Background(), m, wf, s, 20000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := est.OddGap
+	if g == nil || math.Abs(g.Gap.Value-math.Sqrt(m2)) > 4*g.Gap.Error || g.Gap.Error > 0.03 {
+		t.Fatalf("odd gap %+v, exact %v", g, math.Sqrt(m2))
+	}
+}

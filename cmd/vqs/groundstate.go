@@ -361,6 +361,12 @@ func printGroundState(w io.Writer, o groundstate.Summary) error {
 	if o.Binder != nil {
 		r.add("Binder cumulant", "%s", fmtEst(*o.Binder, o.BinderErr))
 	}
+	if o.Chi != nil {
+		r.add("chi", "%s  (N (<M^2> - <|M|>^2))", fmtEst(*o.Chi, o.ChiErr))
+	}
+	if o.Gap != nil {
+		r.add("gap (odd sector)", "%s  (%s)", fmtEst(*o.Gap, o.GapErr), o.GapMethod)
+	}
 	r.add("acceptance", "%.3f", o.Acceptance)
 	if o.TauInt != nil {
 		r.add("tau_int(E_loc)", "%.2f samples per chain", *o.TauInt)
