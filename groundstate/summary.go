@@ -39,31 +39,31 @@ type Summary struct {
 	Chi            *float64 `json:"chi"` // N (<M^2> - <|M|>^2)
 	ChiErr         *float64 `json:"chi_err"`
 	// Gap is the variational gap to the Z2-odd sector (GapMethod says how it was obtained).
-	Gap       *float64 `json:"gap"`
-	GapErr    *float64 `json:"gap_err"`
-	GapMethod string   `json:"gap_method,omitempty"`
-	TauInt         *float64 `json:"tau_int"` // of E_loc, in samples per chain
-	ESS            *float64 `json:"ess"`     // effective samples of E_loc in the measurement
-	RHat           *float64 `json:"r_hat"`   // split-R-hat of E_loc across chains
-	Reliable       bool     `json:"reliable"`
-	Samples        int      `json:"samples"`
-	MeasureCut     bool     `json:"measurement_interrupted,omitempty"`
-	Iterations     int      `json:"iterations"`
-	ResumedFrom    int      `json:"resumed_from,omitempty"`
-	Seconds        float64  `json:"seconds"`
-	Status         string   `json:"status"`
-	Stopped        string   `json:"stopped,omitempty"` // why the optimisation ended early
-	Seed           uint64   `json:"seed"`
-	Optimizer      string   `json:"optimizer"`
-	SamplerName    string   `json:"sampler"`
-	Scales         int      `json:"scales"`
-	Width          int      `json:"width"`
-	Init           string   `json:"init"`
-	Params         int      `json:"params"`
-	Levels         []int    `json:"levels"`
-	Depths         []Depth  `json:"bridge_depths,omitempty"`
-	Unsaved        []string `json:"unsaved,omitempty"`
-	Version        string   `json:"version"`
+	Gap         *float64 `json:"gap"`
+	GapErr      *float64 `json:"gap_err"`
+	GapMethod   string   `json:"gap_method,omitempty"`
+	TauInt      *float64 `json:"tau_int"` // of E_loc, in samples per chain
+	ESS         *float64 `json:"ess"`     // effective samples of E_loc in the measurement
+	RHat        *float64 `json:"r_hat"`   // split-R-hat of E_loc across chains
+	Reliable    bool     `json:"reliable"`
+	Samples     int      `json:"samples"`
+	MeasureCut  bool     `json:"measurement_interrupted,omitempty"`
+	Iterations  int      `json:"iterations"`
+	ResumedFrom int      `json:"resumed_from,omitempty"`
+	Seconds     float64  `json:"seconds"`
+	Status      string   `json:"status"`
+	Stopped     string   `json:"stopped,omitempty"` // why the optimisation ended early
+	Seed        uint64   `json:"seed"`
+	Optimizer   string   `json:"optimizer"`
+	SamplerName string   `json:"sampler"`
+	Scales      int      `json:"scales"`
+	Width       int      `json:"width"`
+	Init        string   `json:"init"`
+	Params      int      `json:"params"`
+	Levels      []int    `json:"levels"`
+	Depths      []Depth  `json:"bridge_depths,omitempty"`
+	Unsaved     []string `json:"unsaved,omitempty"`
+	Version     string   `json:"version"`
 }
 
 // GapMethodVariational names the variational gap estimator in outputs.
