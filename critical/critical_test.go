@@ -1,0 +1,86 @@
+package critical
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// synthetic returns U4-like curves that obey finite-size scaling exactly,
+// U = 0.45 - 0.2 tanh(0.1 (m2 - m2c) L^(1/nu)), plus Gaussian noise of the stated error.
+func synthetic(m2c, nu, noise float64, sizes []int, m2s []float64, seed uint64) []Curve {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var cs []Curve
+	for _, L := range sizes {
+		c := Curve{L: L}
+		for _, m := range m2s {
+			x := (m - m2c) * math.Pow(float64(L), 1/nu)
+			v := 0.45 - 0.2*math.Tanh(0.1*x)
+			c.Points = append(c.Points, Point{M2: m, Value: v + noise*rng.NormFloat64(), Err: noise})
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+func grid(lo, hi float64, n int) []float64 {
+	var g []float64
+	for i := range n {
+		g = append(g, lo+(hi-lo)*float64(i)/float64(n-1))
+	}
+	return g
+}
+
+// The crossings of curves that scale exactly are at m2c, within their bootstrap errors, and
+// the errors are honest: over many noise realisations the pulls have unit spread.
+func TestCrossingsFindTheCriticalPoint(t *testing.T) {
+	const m2c = -1.66
+	m2s := grid(-1.72, -1.6, 7)
+	var pulls []float64
+	for seed := range uint64(100) {
+		cs := synthetic(m2c, NuIsing3D, 0.004, []int{8, 16, 32}, m2s, seed)
+		r, err := Critical(cs, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pulls = append(pulls, (r.M2c-m2c)/r.Err)
+	}
+	var s, s2 float64
+	for _, p := range pulls {
+		s += p
+		s2 += p * p
+	}
+	mean := s / float64(len(pulls))
+	sd := math.Sqrt(s2/float64(len(pulls)) - mean*mean)
+	// The pulls must be centred and of unit width (within the spread 100 realisations allow).
+	t.Logf("pulls over 100 realisations: mean %.3f, sd %.3f", mean, sd)
+	if math.Abs(mean) > 0.3 || sd < 0.75 || sd > 1.35 {
+		t.Fatalf("pulls: mean %.3f, sd %.3f", mean, sd)
+	}
+}
+
+func TestNoCrossingIsAnError(t *testing.T) {
+	cs := synthetic(-2.5, NuIsing3D, 0.004, []int{8, 16}, grid(-1.75, -1.5, 6), 1)
+	if _, err := Critical(cs, 1); err == nil {
+		t.Fatal("curves that do not cross in the range gave a critical point")
+	}
+}
+
+// The collapse is best at the true nu, and FitNu finds it.
+func TestCollapseAndFitNu(t *testing.T) {
+	const m2c = -1.66
+	cs := synthetic(m2c, NuIsing3D, 0.002, []int{8, 16, 32}, grid(-1.72, -1.6, 7), 7)
+	atTrue, _, err := Collapse(cs, m2c, NuIsing3D)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atWrong, _, _ := Collapse(cs, m2c, 1.0)
+	if !(atTrue < 3) || !(atWrong > 3*atTrue) {
+		t.Fatalf("collapse chi2/dof %.3g at the true nu, %.3g at nu = 1", atTrue, atWrong)
+	}
+	nu, e, err := FitNu(cs, m2c, 0.3, 1.5)
+	t.Logf("collapse %.3g at the true nu, %.3g at nu = 1; fitted nu = %.4f +- %.4f", atTrue, atWrong, nu, e)
+	if err != nil || math.Abs(nu-NuIsing3D) > 3*e+0.01 || !(e > 0) {
+		t.Fatalf("nu = %v +- %v (%v), want %v", nu, e, err, NuIsing3D)
+	}
+}
