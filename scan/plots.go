@@ -2,9 +2,11 @@ package scan
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
+	"vqs/critical"
 	"vqs/results"
 )
 
@@ -19,6 +21,10 @@ func Plots(res *Result, cfg Config, dir string) ([]string, error) {
 		return nil, err
 	}
 	g := cfg.GroundState.WithDefaults()
+	if res.Critical != nil {
+		couplings := fmt.Sprintf("%dD, lambda = %g", g.Dim, g.Lambda)
+		return criticalPlots(res.Critical, dir, fmt.Sprintf("d%d_lambda_%g", g.Dim, g.Lambda), couplings)
+	}
 	couplings := fmt.Sprintf("%dD, m2 = %g, lambda = %g", g.Dim, g.M2, g.Lambda)
 	tag := fmt.Sprintf("d%d_m2_%g_lambda_%g", g.Dim, g.M2, g.Lambda)
 	sp := results.ScalingPlot{Title: "E0/N, " + couplings, Dim: g.Dim, XPower: cfg.XPower,
@@ -65,6 +71,62 @@ func Plots(res *Result, cfg Config, dir string) ([]string, error) {
 			return files, err
 		}
 		files = append(files, tp)
+	}
+	return files, nil
+}
+
+// criticalPlots draws the finite-size-scaling plots of a grid scan: U4 and L x gap against m2
+// for every size (with m2_c from their crossings), and the collapse of U4 against
+// (m2 - m2_c) L^(1/nu) with the 3D Ising nu.
+func criticalPlots(c *Critical, dir, tag, couplings string) ([]string, error) {
+	var files []string
+	curves := func(cs []critical.Curve, scale func(L int, m2 float64) float64) []results.Curve {
+		var out []results.Curve
+		for _, cv := range cs {
+			rc := results.Curve{Label: fmt.Sprintf("L = %d", cv.L)}
+			for _, p := range cv.Points {
+				rc.X, rc.Y, rc.Err = append(rc.X, scale(cv.L, p.M2)), append(rc.Y, p.Value), append(rc.Err, p.Err)
+			}
+			out = append(out, rc)
+		}
+		return out
+	}
+	id := func(_ int, m2 float64) float64 { return m2 }
+	vline := func(r *critical.Result, label string) []results.Reference {
+		if r == nil {
+			return nil
+		}
+		return []results.Reference{{Label: label, Value: r.M2c, Err: r.Err}}
+	}
+	if len(c.BinderCurves) > 0 {
+		p := filepath.Join(dir, "binder_"+tag+".png")
+		if err := results.PlotSeries(p, results.SeriesPlot{Title: "Binder cumulant, " + couplings,
+			XLabel: "bare mass squared m2  (lattice units)", YLabel: "U4 = 1 - <M^4>/(3 <M^2>^2)",
+			Series: curves(c.BinderCurves, id), VLines: vline(c.Binder, "m2_c from the U4 crossing of the two largest L")}); err != nil {
+			return files, err
+		}
+		files = append(files, p)
+	}
+	if len(c.ScaledGapCurves) > 0 {
+		p := filepath.Join(dir, "lgap_"+tag+".png")
+		if err := results.PlotSeries(p, results.SeriesPlot{Title: "Scaled gap L x Delta, " + couplings,
+			XLabel: "bare mass squared m2  (lattice units)", YLabel: "L x gap  (dimensionless; " + c.GapMethod + ")",
+			Series: curves(c.ScaledGapCurves, id), VLines: vline(c.Gap, "m2_c from the L x gap crossing of the two largest L")}); err != nil {
+			return files, err
+		}
+		files = append(files, p)
+	}
+	if c.Binder != nil && len(c.BinderCurves) > 0 {
+		m2c, nu := c.Binder.M2c, critical.NuIsing3D
+		p := filepath.Join(dir, "collapse_"+tag+".png")
+		title := fmt.Sprintf("Collapse of U4, nu = %.5f (3D Ising), m2_c = %.5g; quality %.3g", nu, m2c, c.CollapseIsing)
+		if err := results.PlotSeries(p, results.SeriesPlot{Title: title,
+			XLabel: "(m2 - m2_c) L^(1/nu)  (scaled distance to the critical point)", YLabel: "U4",
+			Series:   curves(c.BinderCurves, func(L int, m2 float64) float64 { return (m2 - m2c) * math.Pow(float64(L), 1/nu) }),
+			Unjoined: true}); err != nil {
+			return files, err
+		}
+		files = append(files, p)
 	}
 	return files, nil
 }

@@ -108,9 +108,14 @@ func (p *physicsFlags) register(cmd *cobra.Command, defL int, defM2, defLambda f
 
 // registerCouplings registers every physics flag but --L (for commands that take several sizes).
 func (p *physicsFlags) registerCouplings(cmd *cobra.Command, defM2, defLambda float64) {
+	cmd.Flags().Float64Var(&p.M2, "m2", defM2, "bare mass squared m^2 (lattice units); may be < 0 when lambda > 0 (double well)")
+	p.registerOthers(cmd, defLambda)
+}
+
+// registerOthers registers the physics flags but --L and --m2 (for commands that take lists).
+func (p *physicsFlags) registerOthers(cmd *cobra.Command, defLambda float64) {
 	f := cmd.Flags()
 	f.IntVar(&p.Dim, "dim", 2, "number of spatial dimensions: 2 is the 2+1D theory; 1 and 3 for checks")
-	f.Float64Var(&p.M2, "m2", defM2, "bare mass squared m^2 (lattice units); may be < 0 when lambda > 0 (double well)")
 	f.Float64Var(&p.Lambda, "lambda", defLambda, "quartic coupling, coefficient of phi^4/4! (pass 6x a lambda/4-convention value); >= 0")
 	f.BoolVar(&p.JSON, "json", false, "print one JSON object on stdout instead of the human-readable report")
 }

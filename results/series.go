@@ -1,0 +1,118 @@
+package results
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// SeriesPlot describes a plot of several data series against one variable, each drawn as
+// points with error bars joined by a thin line: an observable against the coupling for several
+// lattice sizes, or a data collapse.
+type SeriesPlot struct {
+	Title          string
+	XLabel, YLabel string // with units
+	Series         []Curve
+	// VLines are vertical lines (e.g. the critical coupling), with Err drawn as a shaded band.
+	VLines []Reference
+	// Unjoined draws points only (a collapse, where the series interleave).
+	Unjoined bool
+}
+
+// PlotSeries draws s to path (.png or .svg).
+func PlotSeries(path string, s SeriesPlot) (err error) {
+	defer recoverPlot(&err)
+	if len(s.Series) == 0 {
+		return errors.New("results: series plot without data")
+	}
+	p := &panel{Plot: newPlot(s.Title)}
+	p.X.Label.Text, p.Y.Label.Text = s.XLabel, s.YLabel
+	shapes := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}}
+	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for i, c := range s.Series {
+		if len(c.X) != len(c.Y) || (len(c.Err) != 0 && len(c.Err) != len(c.Y)) {
+			return fmt.Errorf("results: series %q has %d x, %d y and %d errors", c.Label, len(c.X), len(c.Y), len(c.Err))
+		}
+		var x, y, e []float64
+		for j := range c.X {
+			if !finite(c.X[j]) || !finite(c.Y[j]) {
+				continue
+			}
+			er := 0.0
+			if j < len(c.Err) && finite(c.Err[j]) {
+				er = c.Err[j]
+			}
+			x, y, e = append(x, c.X[j]), append(y, c.Y[j]), append(e, er)
+			xlo, xhi = math.Min(xlo, c.X[j]), math.Max(xhi, c.X[j])
+			ylo, yhi = math.Min(ylo, c.Y[j]-er), math.Max(yhi, c.Y[j]+er)
+		}
+		if len(x) == 0 {
+			continue
+		}
+		col := plotutil.Color(i)
+		ps, err := scatterWithErrors(x, y, e, col, shapes[i%len(shapes)])
+		if err != nil {
+			return err
+		}
+		p.Add(ps...)
+		p.note(x, y)
+		thumbs := []plot.Thumbnailer{ps[0].(plot.Thumbnailer)}
+		if !s.Unjoined && len(x) > 1 {
+			l, err := plotter.NewLine(xys(x, y))
+			if err != nil {
+				return err
+			}
+			l.Color, l.Width = col, vg.Points(0.8)
+			p.Add(l)
+			thumbs = append(thumbs, l)
+		}
+		p.Legend.Add(c.Label, thumbs...)
+	}
+	if math.IsInf(xlo, 1) {
+		return errors.New("results: series plot: no finite points")
+	}
+	for _, v := range s.VLines {
+		if !finite(v.Value) {
+			continue
+		}
+		col := color.Gray{Y: 40}
+		if v.Err > 0 && finite(v.Err) {
+			band, err := plotter.NewPolygon(plotter.XYs{{X: v.Value - v.Err, Y: ylo}, {X: v.Value + v.Err, Y: ylo},
+				{X: v.Value + v.Err, Y: yhi}, {X: v.Value - v.Err, Y: yhi}})
+			if err != nil {
+				return err
+			}
+			band.Color = withAlpha(color.Gray{Y: 120}, 50)
+			band.LineStyle.Width = 0
+			p.Add(band)
+		}
+		l, err := plotter.NewLine(plotter.XYs{{X: v.Value, Y: ylo}, {X: v.Value, Y: yhi}})
+		if err != nil {
+			return err
+		}
+		l.Color, l.Width = col, vg.Points(1.2)
+		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3), vg.Points(1), vg.Points(3)}
+		p.Add(l)
+		label := fmt.Sprintf("%s = %.6g", v.Label, v.Value)
+		if v.Err > 0 {
+			label = fmt.Sprintf("%s = %s", v.Label, FormatEstimate(Estimate{Value: v.Value, Error: v.Err}))
+		}
+		p.Legend.Add(label, l)
+		xlo, xhi = math.Min(xlo, v.Value-v.Err), math.Max(xhi, v.Value+v.Err)
+	}
+	span := xhi - xlo
+	if span <= 0 {
+		span = math.Max(math.Abs(xhi), 1) * 0.1
+	}
+	p.X.Min, p.X.Max = xlo-0.05*span, xhi+0.05*span
+	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, ylo), math.Max(p.Y.Max, yhi)
+	padY(p.Plot, 0.25)
+	return savePlots(path, []*panel{p}, figWidth, figHeight)
+}
