@@ -204,27 +204,13 @@ func (b *Bridge) Sample(ctx context.Context, perChain int, visit func(chain, i i
 
 // collectAcceptance sums the per-depth acceptance over chains.
 func (b *Bridge) collectAcceptance() {
+	recs := make([][]rgsampler.DepthAcceptance, len(b.chains))
+	for c, ch := range b.chains {
+		recs[c] = ch.Acceptance()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	byDepth := map[int]*rgsampler.DepthAcceptance{}
-	var order []int
-	for _, ch := range b.chains {
-		for _, a := range ch.Acceptance() {
-			t, ok := byDepth[a.Depth]
-			if !ok {
-				t = &rgsampler.DepthAcceptance{Depth: a.Depth}
-				byDepth[a.Depth] = t
-				order = append(order, a.Depth)
-			}
-			t.MeanProb = (t.MeanProb*float64(t.Tries) + a.MeanProb*float64(a.Tries)) / float64(t.Tries+a.Tries)
-			t.Tries += a.Tries
-			t.Accepted += a.Accepted
-		}
-	}
-	b.accept = b.accept[:0]
-	for _, j := range order {
-		b.accept = append(b.accept, *byDepth[j])
-	}
+	b.accept = rgsampler.PoolAcceptance(recs...)
 }
 
 // DepthAcceptance returns the acceptance per bridge depth of the last Sample call, summed
