@@ -12,7 +12,11 @@ import (
 // (shared/GORGONIA.md: one graph, one TapeMachine, Reset before every RunAll). Inputs are
 // tensors over slices that the trainer owns and refills in place every step.
 type trainer struct {
-	m      *Model
+	m *Model
+	// gorgoniaConv builds the convolutions from gorgonia's Conv2d with hand-made periodic
+	// padding, as before the hand-written ops (convop.go): the reference they are tested and
+	// benchmarked against.
+	gorgoniaConv bool
 	g      *G.ExprGraph
 	vm     G.VM
 	solver *G.AdamSolver
@@ -34,8 +38,10 @@ type trainer struct {
 	lossVal, scoreVal G.Value
 }
 
-func newTrainer(m *Model) (*trainer, error) {
-	t := &trainer{m: m}
+func newTrainer(m *Model) (*trainer, error) { return newTrainerWith(m, false) }
+
+func newTrainerWith(m *Model, gorgoniaConv bool) (*trainer, error) {
+	t := &trainer{m: m, gorgoniaConv: gorgoniaConv}
 	if err := t.build(); err != nil {
 		return nil, fmt.Errorf("learned: building the training graph: %w", err)
 	}
@@ -66,14 +72,19 @@ func (t *trainer) build() (err error) {
 		v := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
 		return G.NewTensor(g, tensor.Float64, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v))
 	}
-	x := input("x", t.x, BZ, 1, geo.ny, geo.nx)
+	var x *G.Node
+	if t.gorgoniaConv {
+		x = input("x", t.x, BZ, 1, geo.ny, geo.nx)
+	} else {
+		x = input("x", t.x, B, 1, N)
+	}
 	phi := input("phi", t.phi, B, N)
 	phi3 := input("phi3", t.phi3, B, N)
 	qphi := input("qphi", t.qphi, B, N)
 	target := input("target", t.target, B, N)
 	eb := input("eb", t.eb, B, K)
 	ez := eb
-	if geo.nz > 1 {
+	if geo.nz > 1 && t.gorgoniaConv {
 		ez = input("ez", t.ez, BZ, K)
 	}
 	w := input("w", t.w, B)
@@ -108,7 +119,12 @@ func (t *trainer) build() (err error) {
 		if l == cfg.Layers {
 			cout = 1
 		}
-		if h, err = t.periodicConv(h, convW[l], cin, cout); err != nil {
+		if t.gorgoniaConv {
+			h, err = t.periodicConv(h, convW[l], cin, cout)
+		} else {
+			h, err = G.ApplyOp(convOp{geo: geo, cin: cin, cout: cout, batch: B}, h, convW[l])
+		}
+		if err != nil {
 			return err
 		}
 		if l < cfg.Layers {
@@ -116,10 +132,16 @@ func (t *trainer) build() (err error) {
 			if err != nil {
 				return err
 			}
-			if gain, err = G.Reshape(gain, tensor.Shape{BZ, C, 1, 1}); err != nil {
-				return err
+			if t.gorgoniaConv {
+				if gain, err = G.Reshape(gain, tensor.Shape{BZ, C, 1, 1}); err == nil {
+					h, err = G.BroadcastHadamardProd(h, gain, nil, []byte{2, 3})
+				}
+			} else {
+				if gain, err = G.Reshape(gain, tensor.Shape{B, C, 1}); err == nil {
+					h, err = G.BroadcastHadamardProd(h, gain, nil, []byte{2})
+				}
 			}
-			if h, err = G.BroadcastHadamardProd(h, gain, nil, []byte{2, 3}); err != nil {
+			if err != nil {
 				return err
 			}
 			if h, err = G.Tanh(h); err != nil {
