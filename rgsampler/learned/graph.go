@@ -17,11 +17,11 @@ type trainer struct {
 	// padding, as before the hand-written ops (convop.go): the reference they are tested and
 	// benchmarked against.
 	gorgoniaConv bool
-	g      *G.ExprGraph
-	vm     G.VM
-	solver *G.AdamSolver
-	params G.Nodes // in the order of params.all
-	model  []G.ValueGrad
+	g            *G.ExprGraph
+	vm           G.VM
+	solver       *G.AdamSolver
+	params       G.Nodes // in the order of params.all
+	model        []G.ValueGrad
 
 	// input data, refilled per batch
 	x      []float64 // (B*nz, 1, ny, nx): the noisy fields
