@@ -9,7 +9,7 @@ import (
 )
 
 // trainer holds the gorgonia graph of the DSM loss for one batch size, built once and reused
-// (shared/GORGONIA.md: one graph, one TapeMachine, Reset before every RunAll). Inputs are
+// (docs/gorgonia.md: one graph, one TapeMachine, Reset before every RunAll). Inputs are
 // tensors over slices that the trainer owns and refills in place every step.
 type trainer struct {
 	m *Model
@@ -21,6 +21,7 @@ type trainer struct {
 	vm           G.VM
 	solver       *G.AdamSolver
 	params       G.Nodes // in the order of params.all
+	trainable    G.Nodes // params less the couplings Config.FixQuadratic holds fixed
 	model        []G.ValueGrad
 
 	// input data, refilled per batch
@@ -109,9 +110,14 @@ func (t *trainer) build() (err error) {
 		gainW = append(gainW, param(fmt.Sprintf("gain%d", l), m.p.gain[l], K, C))
 	}
 	outW := param("out", m.p.out, K)
+	nFixed := len(t.params)
 	zW := param("z", m.p.z, K)
 	m2W := param("m2", m.p.m2, K)
 	lamW := param("lambda", m.p.lam, K)
+	t.trainable = append(G.Nodes(nil), t.params...)
+	if cfg.FixQuadratic {
+		t.trainable = append(t.trainable[:nFixed:nFixed], lamW)
+	}
 
 	h, cin := x, 1
 	for l := 0; l <= cfg.Layers; l++ {
@@ -224,12 +230,12 @@ func (t *trainer) build() (err error) {
 	}
 	G.Read(loss, &t.lossVal)
 	G.Read(score, &t.scoreVal)
-	if _, err = G.Grad(loss, t.params...); err != nil {
+	if _, err = G.Grad(loss, t.trainable...); err != nil {
 		return err
 	}
-	t.vm = G.NewTapeMachine(g, G.BindDualValues(t.params...))
+	t.vm = G.NewTapeMachine(g, G.BindDualValues(t.trainable...))
 	t.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
-	t.model = G.NodesToValueGrads(t.params)
+	t.model = G.NodesToValueGrads(t.trainable)
 	return nil
 }
 
