@@ -324,6 +324,21 @@ func (b *Bridge) trainingSet() [][]float64 {
 	return pool
 }
 
+// Describe says in words which score drives the bridge, for reports.
+func (b *Bridge) Describe() string {
+	switch b.cfg.Score {
+	case BridgeScoreGaussian:
+		return "RG bridge sampler (exact score of the Gaussian part)"
+	case BridgeScoreDenoised:
+		return "RG bridge sampler (denoised score from the gradient of log |Psi|^2)"
+	}
+	s := fmt.Sprintf("RG bridge sampler (learned score below level %d, retrained every iteration; exact Gaussian score above", b.cfg.LearnedBelow)
+	if b.cfg.DenoisedBelow > 0 {
+		s += fmt.Sprintf("; denoised below level %d", b.cfg.DenoisedBelow)
+	}
+	return s + ")"
+}
+
 // TrainingSeconds returns the wall time spent training the learned score so far.
 func (b *Bridge) TrainingSeconds() float64 { return b.trainS }
 
