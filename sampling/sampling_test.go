@@ -152,12 +152,13 @@ func TestCancel(t *testing.T) {
 	calls := 0
 	res, err := Run(ctx, Config{Sizes: []int{8, 8}, M2: -1, Lambda: 24, Samples: 1 << 30}, func(p Progress) {
 		if p.Stage == "measure" {
-			if calls++; calls == 50 {
+			if calls++; calls == 200 {
 				cancel()
 			}
 		}
 	})
-	if err != context.Canceled || res == nil || len(res.Runs) != 1 || !res.Runs[0].Interrupted || res.Runs[0].Samples < 50 {
+	// The chains stop together at the cancellation; the run keeps the common length of both.
+	if err != context.Canceled || res == nil || len(res.Runs) != 1 || !res.Runs[0].Interrupted || res.Runs[0].Samples > 201 {
 		t.Fatalf("err %v, result %+v", err, res)
 	}
 }
