@@ -14,7 +14,11 @@
 // per-site kernel errors, so it falls like exp(-c N) for moves that regenerate every mode; moves
 // that regenerate only the infrared modes (Config.IRCutoff) have a ratio whose spread grows with
 // the number of modes regenerated instead, and are composed with HMC for the ultraviolet
-// (Config.HMCPerMove). Near criticality the slowest observable, |M|, lives at k = 0.
+// (Config.HMCPerMove). Near criticality the slowest observable, |M|, lives at k = 0 — but
+// measured, regenerating the infrared given the ultraviolet does not decorrelate it: the
+// ultraviolet modes carry the local sign of the field (their skewness), which pins the
+// infrared ones, so even an exact heat-bath draw of the zero mode between HMC trajectories
+// leaves tau_int of |M| unchanged (5.7 against 5.2 at L = 8, 19.7 against 19.0 at L = 16).
 //
 // Run mirrors package pimc: a Config whose zero values mean the defaults below, Validate, and
 // Run(ctx, cfg, progress) returning a typed Result.
