@@ -122,6 +122,9 @@ func NewReverseKernels(d *Diffusion, kind Reverse, reference []float64, score Sc
 				copy(ci, cv.Covariance(i))
 			}
 			for k := range a {
+				if d.Frozen(k) {
+					continue // set below
+				}
 				invc[k] = 1/ci[k] + a[k]*a[k]/v[k]
 				if snr := a[k] * a[k] * ci[k] / v[k]; snr < minSNR {
 					// phi_{i+1} carries almost no trace of this mode of phi_i, and the Tweedie
@@ -147,6 +150,12 @@ func NewReverseKernels(d *Diffusion, kind Reverse, reference []float64, score Sc
 			return nil, fmt.Errorf("bridge: unknown reverse kernel %d", int(kind))
 		}
 		for k, ic := range invc {
+			if d.Frozen(k) {
+				// A frozen mode is copied from phi_{i+1}: a delta kernel, with no weight in the
+				// log densities (it is the same on both sides of the ratio).
+				alpha[k], beta[k], sd[k], invc[k] = 1, 0, 0, 0
+				continue
+			}
 			if !(ic > 0) || math.IsInf(ic, 0) {
 				return nil, fmt.Errorf("bridge: reverse kernel at level %d mode %d has inverse variance %v", i, k, ic)
 			}
@@ -523,4 +532,49 @@ func (b *Bridge) Sample(ctx context.Context, n int, out [][]float64) (float64, e
 		copy(out[i], b.phi)
 	}
 	return ratio(sum, cnt), nil
+}
+
+// PoolAcceptance sums the acceptance records of several chains per depth, in the order the
+// depths first appear: tries and acceptances add, the mean probability and the log-ratio
+// moments are weighted by the tries (the log-ratio ones over chains where they are known).
+func PoolAcceptance(chains ...[]DepthAcceptance) []DepthAcceptance {
+	type sums struct {
+		da            DepthAcceptance
+		prob          float64
+		lrS, lrQ, lrW float64
+	}
+	byDepth := map[int]*sums{}
+	var order []int
+	for _, ch := range chains {
+		for _, a := range ch {
+			s, ok := byDepth[a.Depth]
+			if !ok {
+				s = &sums{da: DepthAcceptance{Depth: a.Depth}}
+				byDepth[a.Depth] = s
+				order = append(order, a.Depth)
+			}
+			w := float64(a.Tries)
+			s.da.Tries += a.Tries
+			s.da.Accepted += a.Accepted
+			s.prob += w * a.MeanProb
+			if !math.IsNaN(a.LogRatioMean) && !math.IsNaN(a.LogRatioSD) {
+				s.lrS += w * a.LogRatioMean
+				s.lrQ += w * (a.LogRatioSD*a.LogRatioSD + a.LogRatioMean*a.LogRatioMean)
+				s.lrW += w
+			}
+		}
+	}
+	out := make([]DepthAcceptance, 0, len(order))
+	for _, j := range order {
+		s := byDepth[j]
+		s.da.MeanProb = ratio(s.prob, s.da.Tries)
+		s.da.LogRatioMean, s.da.LogRatioSD = math.NaN(), math.NaN()
+		if s.lrW > 0 {
+			m := s.lrS / s.lrW
+			s.da.LogRatioMean = m
+			s.da.LogRatioSD = math.Sqrt(math.Max(0, s.lrQ/s.lrW-m*m))
+		}
+		out = append(out, s.da)
+	}
+	return out
 }

@@ -66,6 +66,7 @@ type Diffusion struct {
 	scheme Scheme
 	mu2    float64
 	times  []float64
+	frozen []bool      // per mode: never diffused (NewInfraredDiffusion); nil: every mode moves
 	aRate  []float64   // A(p) = p^2 + mu^2, per mode
 	p2     []float64   // lattice momentum squared per mode
 	stepA  [][]float64 // per level i < K: a of the transition i -> i+1
@@ -123,9 +124,62 @@ func NewDiffusion(L, dim int, scheme Scheme, mu2 float64, times []float64) (*Dif
 // NewDiffusionBox is NewDiffusion on a box with sides dims (axis 0 fastest), for example
 // {L, L, Lt} for a Euclidean lattice with Lt time slices.
 func NewDiffusionBox(dims []int, scheme Scheme, mu2 float64, times []float64) (*Diffusion, error) {
+	return newDiffusion(dims, scheme, mu2, times, 0)
+}
+
+// NewInfraredDiffusion is NewDiffusionBox restricted to the infrared: only the modes whose
+// integer momentum n (k_mu = 2 pi n_mu / L_mu, n_mu taken in -L_mu/2..L_mu/2) has |n| < cutoff
+// diffuse; every other mode is frozen (a = 1, v = 0 at every step). A bridge on it regenerates
+// the few infrared modes conditioned on the ultraviolet ones, which stay as they are. The
+// Metropolis-Hastings ratio of such a move is a sum over the regenerated modes' kernel errors
+// plus the target's change, so its spread grows with their number, not with the volume, and
+// the slowest observables near criticality (|M|, chi) live there. cutoff 1 keeps the zero mode
+// alone; 1.2 adds its 2 dim nearest neighbours and 1.5 the diagonal ones (9 modes in 2D). The
+// ultraviolet is left to another chain (HMC in a Hybrid). When times is nil, the default grid
+// spans the rates of the infrared modes only. Measured near the critical point of the 2D theory
+// it does not pay: given the ultraviolet modes, which carry the local sign of the field, the
+// infrared ones barely move, so such moves leave tau_int of |M| as HMC alone has it.
+func NewInfraredDiffusion(dims []int, scheme Scheme, mu2 float64, times []float64, cutoff float64) (*Diffusion, error) {
+	if !(cutoff > 0) || math.IsInf(cutoff, 0) {
+		return nil, fmt.Errorf("the infrared cutoff must be finite and > 0, got %v", cutoff)
+	}
+	return newDiffusion(dims, scheme, mu2, times, cutoff)
+}
+
+// InfraredModes returns, per mode (indexed like sites), whether its integer momentum n has
+// |n| < cutoff, the modes NewInfraredDiffusion lets diffuse.
+func InfraredModes(dims []int, cutoff float64) []bool {
+	n := 1
+	for _, L := range dims {
+		n *= L
+	}
+	in := make([]bool, n)
+	for k := range in {
+		r2, rest := 0, k
+		for _, L := range dims {
+			m := rest % L
+			rest /= L
+			if m > L/2 {
+				m -= L
+			}
+			r2 += m * m
+		}
+		in[k] = float64(r2) < cutoff*cutoff
+	}
+	return in
+}
+
+func newDiffusion(dims []int, scheme Scheme, mu2 float64, times []float64, irCutoff float64) (*Diffusion, error) {
 	n, err := boxSites(dims)
 	if err != nil {
 		return nil, err
+	}
+	var frozen []bool
+	if irCutoff > 0 {
+		frozen = InfraredModes(dims, irCutoff)
+		for k := range frozen {
+			frozen[k] = !frozen[k]
+		}
 	}
 	if !(mu2 > 0) || math.IsInf(mu2, 0) {
 		return nil, fmt.Errorf("the diffusion mass mu2 must be finite and > 0, got %v", mu2)
@@ -138,7 +192,9 @@ func NewDiffusionBox(dims []int, scheme Scheme, mu2 float64, times []float64) (*
 	aMax := 0.0
 	for k, p := range p2 {
 		aRate[k] = p + mu2
-		aMax = max(aMax, aRate[k])
+		if frozen == nil || !frozen[k] {
+			aMax = max(aMax, aRate[k])
+		}
 	}
 	if times == nil {
 		times = DefaultTimes(12, mu2, aMax)
@@ -156,7 +212,7 @@ func NewDiffusionBox(dims []int, scheme Scheme, mu2 float64, times []float64) (*
 		return nil, err
 	}
 	d := &Diffusion{dims: append([]int(nil), dims...), n: n, scheme: scheme, mu2: mu2,
-		times: append([]float64(nil), times...), aRate: aRate, p2: p2, tables: tables}
+		times: append([]float64(nil), times...), frozen: frozen, aRate: aRate, p2: p2, tables: tables}
 	K := len(times) - 1
 	for i := 0; i <= K; i++ {
 		a, v := make([]float64, n), make([]float64, n)
@@ -169,6 +225,9 @@ func NewDiffusionBox(dims []int, scheme Scheme, mu2 float64, times []float64) (*
 			sv, iv := make([]float64, n), make([]float64, n)
 			for k := range v {
 				sv[k], iv[k] = math.Sqrt(v[k]), 1/v[k]
+				if d.Frozen(k) {
+					iv[k] = 0 // the forward kernel of a frozen mode is a delta: it adds nothing
+				}
 			}
 			d.halfA = append(d.halfA, d.half(nil, a))
 			d.halfSqrtV = append(d.halfSqrtV, d.half(nil, sv))
@@ -205,6 +264,10 @@ func (d *Diffusion) halfModes() int { return d.tables.HalfModes() }
 // transition writes the exact per-mode transition from RG time s to t >= s.
 func (d *Diffusion) transition(a, v []float64, s, t float64) {
 	for k, A := range d.aRate {
+		if d.Frozen(k) {
+			a[k], v[k] = 1, 0
+			continue
+		}
 		h := t - s
 		a[k] = math.Exp(-A * h)
 		switch d.scheme {
@@ -217,6 +280,12 @@ func (d *Diffusion) transition(a, v []float64, s, t float64) {
 		}
 	}
 }
+
+// Frozen reports whether mode k never diffuses (see NewInfraredDiffusion).
+func (d *Diffusion) Frozen(k int) bool { return d.frozen != nil && d.frozen[k] }
+
+// Infrared reports whether the diffusion is restricted to the infrared modes.
+func (d *Diffusion) Infrared() bool { return d.frozen != nil }
 
 // Dims returns the sides of the lattice (shared; do not modify).
 func (d *Diffusion) Dims() []int { return d.dims }
@@ -251,9 +320,14 @@ func (d *Diffusion) Step(level int) (a, v []float64) { return d.stepA[level], d.
 // shared; do not modify.
 func (d *Diffusion) Marginal(level int) (a, v []float64) { return d.margA[level], d.margV[level] }
 
-// Drift writes the SDE coefficients at RG time t: d phi = -A phi dt + sqrt(2B) dW per mode.
+// Drift writes the SDE coefficients at RG time t: d phi = -A phi dt + sqrt(2B) dW per mode
+// (A = B = 0 for a frozen mode).
 func (d *Diffusion) Drift(A, B []float64, t float64) {
 	for k, r := range d.aRate {
+		if d.Frozen(k) {
+			A[k], B[k] = 0, 0
+			continue
+		}
 		A[k] = r
 		switch d.scheme {
 		case HeatScheme:

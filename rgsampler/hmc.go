@@ -154,6 +154,20 @@ func (h *HMC) StepSize() float64 { return h.h }
 // State returns the current field (shared; copy it to keep it).
 func (h *HMC) State() []float64 { return h.phi }
 
+// SetState moves the chain to phi (copied), for example after another chain's move on the
+// same target.
+func (h *HMC) SetState(phi []float64) error {
+	if len(phi) != h.n {
+		return fmt.Errorf("HMC: field has %d sites, lattice has %d", len(phi), h.n)
+	}
+	lp := h.target.LogDensity(phi)
+	if math.IsNaN(lp) || math.IsInf(lp, 1) {
+		return fmt.Errorf("HMC: log density at the new field is %v", lp)
+	}
+	h.setState(phi, lp)
+	return nil
+}
+
 // setState moves the chain to phi with log density logp (for Hybrid).
 func (h *HMC) setState(phi []float64, logp float64) {
 	copy(h.phi, phi)

@@ -101,14 +101,17 @@ func Pool(chains [][]float64) Estimate {
 // Wolff's linearisation (U. Wolff, Comput. Phys. Commun. 156, 143 (2004), section 3): the error,
 // Tau and R-hat are those of the series sum_i (df/dx_i) x_i(t), with the derivatives at the
 // means taken by central differences. This works with a single chain, unlike a jackknife over
-// chains, and gives the derived quantity its own autocorrelation time.
+// chains, and gives the derived quantity its own autocorrelation time. It is unreliable when
+// any input is (stuck or too-short chains), whatever the linearised series says.
 func PoolDerived(f func(means []float64) float64, series ...[][]float64) Estimate {
 	k := len(series)
 	means := make([]float64, k)
 	errs := make([]float64, k)
+	inputsStuck := false
 	for i, s := range series {
 		p := Pool(s)
 		means[i], errs[i] = p.Value, p.Error
+		inputsStuck = inputsStuck || p.Unreliable
 	}
 	value := f(means)
 	w := make([]float64, k)
@@ -136,7 +139,10 @@ func PoolDerived(f func(means []float64) float64, series ...[][]float64) Estimat
 	}
 	e := Pool(lin)
 	e.Value = value
-	if math.IsNaN(value) || math.IsInf(value, 0) {
+	// The linearised series can hide stuck inputs: for chi = N(<M^2> - <|M|>^2) it is
+	// N(M^2 - 2<|M|>|M|), whose first-order change with |M| vanishes at the mean, so chains stuck
+	// at different |M| agree on it. A derived quantity is no more reliable than its inputs.
+	if inputsStuck || math.IsNaN(value) || math.IsInf(value, 0) {
 		e.Unreliable = true
 	}
 	return e

@@ -97,6 +97,36 @@ func TestPoolDerivedRatio(t *testing.T) {
 	}
 }
 
+// Chains stuck at different |M| agree on the linearised series of chi = N(<M^2> - <|M|>^2)
+// (its first-order change with |M| vanishes at the mean), so chi must inherit the verdict of
+// its inputs; healthy chains must pass.
+func TestPoolDerivedInheritsStuckInputs(t *testing.T) {
+	chi := func(x []float64) float64 { return 100 * (x[0] - x[1]*x[1]) }
+	series := func(offsets ...float64) (m2, absM [][]float64) {
+		for c, off := range offsets {
+			a := ar1(4000, 0.5, uint64(10+c))
+			var s2, s1 []float64
+			for _, v := range a {
+				m := math.Abs(off + 0.02*v)
+				s1, s2 = append(s1, m), append(s2, m*m)
+			}
+			m2, absM = append(m2, s2), append(absM, s1)
+		}
+		return m2, absM
+	}
+	m2, absM := series(0.25, 0.35)
+	if p := Pool(absM); !p.Unreliable {
+		t.Fatalf("the stuck |M| chains themselves are not flagged: R-hat %v", p.RHat)
+	}
+	if e := PoolDerived(chi, m2, absM); !e.Unreliable {
+		t.Errorf("chi of chains stuck at |M| = 0.25 and 0.35: R-hat %v of the linearised series, not flagged", e.RHat)
+	}
+	m2, absM = series(0.3, 0.3)
+	if e := PoolDerived(chi, m2, absM); e.Unreliable {
+		t.Errorf("chi of healthy chains flagged: R-hat %v", e.RHat)
+	}
+}
+
 func TestEstimateJSON(t *testing.T) {
 	for _, e := range []Estimate{Exact(3.5), Pool([][]float64{ar1(500, 0.3, 9)}), {Value: math.NaN(), Error: math.Inf(1)},
 		Pool([][]float64{{1, 1, 1, 1, 1, 1}, {2, 2, 2, 2, 2, 2}})} {

@@ -68,8 +68,8 @@ func TestSampleFreeBridgeJSON(t *testing.T) {
 	}
 	for _, r := range res.Runs {
 		e := r.Observables["phi2"]
-		if math.Abs(*e.Mean-exact) > 5**e.Err {
-			t.Errorf("%s: <phi^2> = %v +- %v, exact %v", r.Sampler, *e.Mean, *e.Err, exact)
+		if math.Abs(*e.Value-exact) > 5**e.Error {
+			t.Errorf("%s: <phi^2> = %v +- %v, exact %v", r.Sampler, *e.Value, *e.Error, exact)
 		}
 		if r.Sampler == "bridge" && *r.Acceptance < 0.999 {
 			t.Errorf("bridge acceptance %v with the exact score", *r.Acceptance)
@@ -101,7 +101,7 @@ func TestSampleHybridFree(t *testing.T) {
 		t.Fatalf("want one hybrid run with its HMC acceptance, got %+v", res.Runs)
 	}
 	e := res.Runs[0].Observables["phi2"]
-	if math.Abs(*e.Mean-exact) > 5**e.Err {
-		t.Errorf("hybrid: <phi^2> = %v +- %v, exact %v", *e.Mean, *e.Err, exact)
+	if math.Abs(*e.Value-exact) > 5**e.Error {
+		t.Errorf("hybrid: <phi^2> = %v +- %v, exact %v", *e.Value, *e.Error, exact)
 	}
 }

@@ -51,11 +51,9 @@ func (m *Model) fitNoiseless(samples [][]float64) error {
 			b[1] += float64(n)
 			b[2] += sum2 / 2
 		}
-		theta, ok := solve3(M, b)
-		if !ok {
+		if !m.setCouplings(i, M, b) {
 			return fmt.Errorf("learned: the samples do not determine the couplings at level %d (singular score-matching system)", i)
 		}
-		m.p.z[i], m.p.m2[i], m.p.lam[i] = theta[0], theta[1], theta[2]
 	}
 	return nil
 }
@@ -96,13 +94,29 @@ func (m *Model) refitCouplings(ctx context.Context, samples [][]float64, rng *ra
 				r[2] += f3 * e
 			}
 		}
-		theta, ok := solve3(M, r)
-		if !ok {
+		if !m.setCouplings(i, M, r) {
 			return fmt.Errorf("learned: the draws do not determine the couplings at level %d (singular least-squares system)", i)
 		}
-		m.p.z[i], m.p.m2[i], m.p.lam[i] = theta[0], theta[1], theta[2]
 	}
 	return nil
+}
+
+// setCouplings sets the couplings of level i to the solution of the normal equations M theta =
+// b (upper triangle of M as in solve3); with Config.FixQuadratic only lambda is free, and its
+// equation is the third row with Z and m2 held: M13 Z + M23 m2 + M33 lambda = b3.
+func (m *Model) setCouplings(i int, M [6]float64, b [3]float64) bool {
+	if m.cfg.FixQuadratic {
+		if !(M[5] > 0) {
+			return false
+		}
+		m.p.lam[i] = (b[2] - M[2]*m.p.z[i] - M[4]*m.p.m2[i]) / M[5]
+		return true
+	}
+	theta, ok := solve3(M, b)
+	if ok {
+		m.p.z[i], m.p.m2[i], m.p.lam[i] = theta[0], theta[1], theta[2]
+	}
+	return ok
 }
 
 // solve3 solves the symmetric positive-definite system with upper triangle M (11 12 13 22 23

@@ -9,15 +9,20 @@ import (
 )
 
 // trainer holds the gorgonia graph of the DSM loss for one batch size, built once and reused
-// (shared/GORGONIA.md: one graph, one TapeMachine, Reset before every RunAll). Inputs are
+// (docs/gorgonia.md: one graph, one TapeMachine, Reset before every RunAll). Inputs are
 // tensors over slices that the trainer owns and refills in place every step.
 type trainer struct {
-	m      *Model
-	g      *G.ExprGraph
-	vm     G.VM
-	solver *G.AdamSolver
-	params G.Nodes // in the order of params.all
-	model  []G.ValueGrad
+	m *Model
+	// gorgoniaConv builds the convolutions from gorgonia's Conv2d with hand-made periodic
+	// padding, as before the hand-written ops (convop.go): the reference they are tested and
+	// benchmarked against.
+	gorgoniaConv bool
+	g            *G.ExprGraph
+	vm           G.VM
+	solver       *G.AdamSolver
+	params       G.Nodes // in the order of params.all
+	trainable    G.Nodes // params less the couplings Config.FixQuadratic holds fixed
+	model        []G.ValueGrad
 
 	// input data, refilled per batch
 	x      []float64 // (B*nz, 1, ny, nx): the noisy fields
@@ -34,8 +39,10 @@ type trainer struct {
 	lossVal, scoreVal G.Value
 }
 
-func newTrainer(m *Model) (*trainer, error) {
-	t := &trainer{m: m}
+func newTrainer(m *Model) (*trainer, error) { return newTrainerWith(m, false) }
+
+func newTrainerWith(m *Model, gorgoniaConv bool) (*trainer, error) {
+	t := &trainer{m: m, gorgoniaConv: gorgoniaConv}
 	if err := t.build(); err != nil {
 		return nil, fmt.Errorf("learned: building the training graph: %w", err)
 	}
@@ -66,14 +73,19 @@ func (t *trainer) build() (err error) {
 		v := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
 		return G.NewTensor(g, tensor.Float64, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v))
 	}
-	x := input("x", t.x, BZ, 1, geo.ny, geo.nx)
+	var x *G.Node
+	if t.gorgoniaConv {
+		x = input("x", t.x, BZ, 1, geo.ny, geo.nx)
+	} else {
+		x = input("x", t.x, B, 1, N)
+	}
 	phi := input("phi", t.phi, B, N)
 	phi3 := input("phi3", t.phi3, B, N)
 	qphi := input("qphi", t.qphi, B, N)
 	target := input("target", t.target, B, N)
 	eb := input("eb", t.eb, B, K)
 	ez := eb
-	if geo.nz > 1 {
+	if geo.nz > 1 && t.gorgoniaConv {
 		ez = input("ez", t.ez, BZ, K)
 	}
 	w := input("w", t.w, B)
@@ -98,9 +110,14 @@ func (t *trainer) build() (err error) {
 		gainW = append(gainW, param(fmt.Sprintf("gain%d", l), m.p.gain[l], K, C))
 	}
 	outW := param("out", m.p.out, K)
+	nFixed := len(t.params)
 	zW := param("z", m.p.z, K)
 	m2W := param("m2", m.p.m2, K)
 	lamW := param("lambda", m.p.lam, K)
+	t.trainable = append(G.Nodes(nil), t.params...)
+	if cfg.FixQuadratic {
+		t.trainable = append(t.trainable[:nFixed:nFixed], lamW)
+	}
 
 	h, cin := x, 1
 	for l := 0; l <= cfg.Layers; l++ {
@@ -108,7 +125,12 @@ func (t *trainer) build() (err error) {
 		if l == cfg.Layers {
 			cout = 1
 		}
-		if h, err = t.periodicConv(h, convW[l], cin, cout); err != nil {
+		if t.gorgoniaConv {
+			h, err = t.periodicConv(h, convW[l], cin, cout)
+		} else {
+			h, err = G.ApplyOp(convOp{geo: geo, cin: cin, cout: cout, batch: B}, h, convW[l])
+		}
+		if err != nil {
 			return err
 		}
 		if l < cfg.Layers {
@@ -116,10 +138,16 @@ func (t *trainer) build() (err error) {
 			if err != nil {
 				return err
 			}
-			if gain, err = G.Reshape(gain, tensor.Shape{BZ, C, 1, 1}); err != nil {
-				return err
+			if t.gorgoniaConv {
+				if gain, err = G.Reshape(gain, tensor.Shape{BZ, C, 1, 1}); err == nil {
+					h, err = G.BroadcastHadamardProd(h, gain, nil, []byte{2, 3})
+				}
+			} else {
+				if gain, err = G.Reshape(gain, tensor.Shape{B, C, 1}); err == nil {
+					h, err = G.BroadcastHadamardProd(h, gain, nil, []byte{2})
+				}
 			}
-			if h, err = G.BroadcastHadamardProd(h, gain, nil, []byte{2, 3}); err != nil {
+			if err != nil {
 				return err
 			}
 			if h, err = G.Tanh(h); err != nil {
@@ -202,12 +230,12 @@ func (t *trainer) build() (err error) {
 	}
 	G.Read(loss, &t.lossVal)
 	G.Read(score, &t.scoreVal)
-	if _, err = G.Grad(loss, t.params...); err != nil {
+	if _, err = G.Grad(loss, t.trainable...); err != nil {
 		return err
 	}
-	t.vm = G.NewTapeMachine(g, G.BindDualValues(t.params...))
+	t.vm = G.NewTapeMachine(g, G.BindDualValues(t.trainable...))
 	t.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
-	t.model = G.NodesToValueGrads(t.params)
+	t.model = G.NodesToValueGrads(t.trainable)
 	return nil
 }
 

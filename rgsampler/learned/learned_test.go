@@ -565,3 +565,108 @@ func TestEvalSpectrumMatchesEval(t *testing.T) {
 		}
 	}
 }
+
+// TestReferenceCovariance: with Config.Reference c0 the untrained model (CNN off) is the exact
+// score of the Gaussian N(0, c0) at every level, for a c0 that is not a free propagator (the
+// Gaussian part of a VMC wavefunction, 1/(2 sqrt(p^2 + M^2))); after SetReference(c1) it is
+// that of c1, and a coupling learned on top of the old reference keeps its deviation.
+func TestReferenceCovariance(t *testing.T) {
+	dims := []int{6, 6}
+	d := newDiffusion(t, dims, rgsampler.HeatScheme, nil)
+	psiCov := func(M2 float64) []float64 {
+		c := hamiltonian.MomentumSquared(dims)
+		for k := range c {
+			c[k] = 0.5 / math.Sqrt(c[k]+M2)
+		}
+		return c
+	}
+	c0, c1 := psiCov(0.4), psiCov(1.3)
+	m, err := New(d, Config{Reference: c0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.p.out {
+		m.p.out[i] = 0
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	phi := randomField(m.geo.n, rng)
+	check := func(c []float64, what string) {
+		exact, err := rgsampler.GaussianScore(d, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := make([]float64, m.geo.n), make([]float64, m.geo.n)
+		for i := 0; i < d.Levels(); i++ {
+			m.Eval(got, phi, i)
+			exact.Eval(want, phi, i)
+			for x := range got {
+				if math.Abs(got[x]-want[x]) > 1e-10*(1+math.Abs(want[x])) {
+					t.Fatalf("%s: level %d site %d: %.15g, exact %.15g", what, i, x, got[x], want[x])
+				}
+			}
+		}
+	}
+	check(c0, "reference c0")
+	if err := m.SetReference(c1); err != nil {
+		t.Fatal(err)
+	}
+	check(c1, "after SetReference(c1)")
+	m.p.m2[3] += 0.25
+	before := m.p.m2[3]
+	if err := m.SetReference(c0); err != nil {
+		t.Fatal(err)
+	}
+	a, v := d.Marginal(3)
+	shift := 1/(a[0]*a[0]*c0[0]+v[0]) - 1/(a[0]*a[0]*c1[0]+v[0])
+	if math.Abs(m.p.m2[3]-(before+shift)) > 1e-12 {
+		t.Fatalf("learned deviation lost: m2 %v, want %v", m.p.m2[3], before+shift)
+	}
+	if _, err := New(d, Config{Reference: c0[:3]}); err == nil {
+		t.Fatal("a reference of the wrong length accepted")
+	}
+	if err := m.SetReference(make([]float64, m.geo.n)); err == nil {
+		t.Fatal("a zero reference accepted")
+	}
+}
+
+// TestFixQuadratic: with the quadratic part held at an exact reference, the score-matching fit
+// at the target level recovers the quartic coupling alone (independent sites, m2 = 0.5,
+// lambda = 6: reference c0 = 1/m2 in every mode, so q = 0 and m2_0 = 0.5), and training moves
+// lambda and the network but leaves every Z_i and m2_i where the reference put them.
+func TestFixQuadratic(t *testing.T) {
+	dims := []int{8, 8}
+	d := newDiffusion(t, dims, rgsampler.HeatScheme, []float64{0, 0.05, 0.3, 1})
+	rng := rand.New(rand.NewPCG(23, 24))
+	ref := make([]float64, 64)
+	for k := range ref {
+		ref[k] = 1 / 0.5
+	}
+	m, err := New(d, Config{Reference: ref, FixQuadratic: true, FitDraws: 64, BatchSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z0, m20 := cloneF(m.p.z), cloneF(m.p.m2)
+	samples := iidSamples(64, 2000, 0.5, 6, rng)
+	if err := m.fitNoiseless(samples); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Couplings()[0]; math.Abs(got.Z-1) > 0 || math.Abs(got.M2-0.5) > 1e-12 || math.Abs(got.Lambda-6) > 0.4 {
+		t.Errorf("fit with the quadratic part fixed: (Z, m2, lambda) = (%v, %v, %v), want (1, 0.5, 6 +- 0.4)", got.Z, got.M2, got.Lambda)
+	}
+	out0 := cloneF(m.p.out)
+	if err := m.Train(context.Background(), samples[:200], 30, rng); err != nil {
+		t.Fatal(err)
+	}
+	for i := range z0 {
+		if m.p.z[i] != z0[i] || m.p.m2[i] != m20[i] {
+			t.Errorf("level %d: Z %v -> %v, m2 %v -> %v with the quadratic part fixed", i, z0[i], m.p.z[i], m20[i], m.p.m2[i])
+		}
+	}
+	moved := false
+	for i := range out0 {
+		moved = moved || m.p.out[i] != out0[i]
+	}
+	if !moved {
+		t.Error("training did not move the network")
+	}
+}
