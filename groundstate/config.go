@@ -51,6 +51,10 @@ type Config struct {
 	Chains  int    `json:"chains,omitempty"`  // independent Markov chains, run in parallel
 	Steps   int    `json:"steps,omitempty"`   // HMC leapfrog steps per trajectory
 	Levels  int    `json:"levels,omitempty"`  // bridge sampler RG levels
+	// BridgeScore is the bridge's score: "learned" (the default: retrained on the chains'
+	// samples at every iteration), "gaussian" (the exact score of the Gaussian part) or
+	// "denoised".
+	BridgeScore string `json:"bridge_score,omitempty"`
 
 	Iterations     int     `json:"iterations,omitempty"`      // 0: vmc.DefaultIterations; < 0: none
 	Samples        int     `json:"samples,omitempty"`         // per iteration, all chains together
@@ -142,6 +146,8 @@ func (c Config) Validate() error {
 	switch {
 	case d.Sampler != "hmc" && d.Sampler != "bridge":
 		return fmt.Errorf("sampler must be hmc or bridge, got %q", d.Sampler)
+	case d.BridgeScore != "" && d.BridgeScore != vmc.BridgeScoreLearned && d.BridgeScore != vmc.BridgeScoreGaussian && d.BridgeScore != vmc.BridgeScoreDenoised:
+		return fmt.Errorf("bridge score must be %s, %s or %s, got %q", vmc.BridgeScoreLearned, vmc.BridgeScoreGaussian, vmc.BridgeScoreDenoised, d.BridgeScore)
 	case d.Optimizer != "sr" && d.Optimizer != "adam":
 		return fmt.Errorf("optimizer must be sr or adam, got %q", d.Optimizer)
 	case d.Chains < 1:

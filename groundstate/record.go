@@ -54,7 +54,7 @@ func (c Config) Extra() map[string]any {
 	return map[string]any{"iters": d.Iterations, "samples": d.Samples, "measure_samples": d.MeasureSamples,
 		"chains": d.Chains, "scales": d.Ansatz.Scales, "width": d.Ansatz.Width, "init": d.Ansatz.Init,
 		"optimizer": d.Optimizer, "sampler": d.Sampler, "seed": d.Seed, "lr": d.LR, "sr_shift": d.SRShift,
-		"sr_eps": d.SREps, "steps": d.Steps, "levels": d.Levels}
+		"sr_eps": d.SREps, "steps": d.Steps, "levels": d.Levels, "bridge_score": d.BridgeScore}
 }
 
 // Save stores the result and its trace in st as a record of the given kind and returns the

@@ -52,6 +52,8 @@ type Result struct {
 	ParamNames  []string
 	// Depths is the bridge sampler's acceptance per depth in the measurement (bridge only).
 	Depths []rgsampler.DepthAcceptance
+	// TrainingSeconds is the time the bridge spent training its learned score (0 for HMC).
+	TrainingSeconds float64
 
 	Started  time.Time
 	Seconds  float64
@@ -144,7 +146,8 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 	res.Iterations, res.Trace, res.Params = out.Iterations, out.Trace, out.Params
 	if b, ok := sampler.(*vmc.Bridge); ok {
 		res.Depths = b.DepthAcceptance()
-		res.Sampling = "RG bridge sampler (exact Gaussian score)"
+		res.Sampling = b.Describe()
+		res.TrainingSeconds = b.TrainingSeconds()
 	} else {
 		res.Sampling = "Fourier-accelerated HMC"
 	}
@@ -195,7 +198,7 @@ func (c Config) vmcConfig() vmc.Config {
 
 func newSampler(cfg Config, wf vmc.MERA, m *hamiltonian.Model, seed uint64) (vmc.Sampler, error) {
 	if cfg.Sampler == "bridge" {
-		return vmc.NewBridge(wf, m.L, m.Dim, cfg.Chains, cfg.Levels, seed)
+		return vmc.NewBridgeWith(wf, m.L, m.Dim, cfg.Chains, vmc.BridgeConfig{Levels: cfg.Levels, Score: cfg.BridgeScore}, seed)
 	}
 	return vmc.NewHMC(wf, m.L, m.Dim, cfg.Chains, cfg.Steps, seed)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -107,6 +108,7 @@ type Estimates struct {
 	Kinetic    Estimate `json:"kinetic"`
 	Acceptance float64  `json:"acceptance"`
 	Samples    int      `json:"samples"`
+	Seconds    float64  `json:"seconds"` // wall time of the measurement (its ESS per second: ESS / Seconds)
 	// Interrupted is set when the measurement was cut short (a cancelled context): Samples
 	// then counts what every chain finished.
 	Interrupted bool `json:"interrupted,omitempty"`
@@ -157,6 +159,7 @@ func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampl
 	}
 	filled := make([]int, nc)
 	every := max(1, per/20)
+	t0 := time.Now()
 	acc, err := s.Sample(ctx, per, func(c, i int, phi []float64) {
 		_, lap := evs[c].Derivs(phi, grads[c], nil)
 		le := m.LocalEnergy(phi, grads[c], lap)
@@ -192,7 +195,8 @@ func Measure(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampl
 			series[q][c] = series[q][c][:done]
 		}
 	}
-	est := Estimates{Energy: stats.Pool(series[qE]), Kinetic: stats.Pool(series[qKin]), Phi2: stats.Pool(series[qPhi2]),
+	elapsed := time.Since(t0).Seconds()
+	est := Estimates{Seconds: elapsed, Energy: stats.Pool(series[qE]), Kinetic: stats.Pool(series[qKin]), Phi2: stats.Pool(series[qPhi2]),
 		AbsM: stats.Pool(series[qAbsM]), M2: stats.Pool(series[qM2]), Acceptance: acc, Samples: done * nc,
 		Interrupted: done < per}
 	est.Variance = stats.PoolDerived(func(x []float64) float64 { return x[1] - x[0]*x[0] }, series[qE], series[qE2])

@@ -130,7 +130,8 @@ func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 	fl.Float64Var(&c.LR, "lr", 0, fmt.Sprintf("learning rate: imaginary-time step for sr, step size for adam (0: %g for sr, %g for adam); cosine-decayed to 1/10 over the second half", vmc.DefaultSRLR, vmc.DefaultAdamLR))
 	fl.Float64Var(&c.SRShift, "sr-shift", vmc.DefaultSRShift, "sr: relative diagonal shift of the S matrix (regularizes poorly sampled directions)")
 	fl.Float64Var(&c.SREps, "sr-eps", vmc.DefaultSREps, "sr: absolute diagonal shift of the S matrix; with a small --sr-shift, 1e-4 damps weakly determined local-term directions (Gaussian-dominated states converge much further with --sr-shift 0.001 --sr-eps 1e-4)")
-	fl.StringVar(&c.Sampler, "sampler", groundstate.DefaultSampler, "sampler of |Psi|^2: hmc (Fourier-accelerated, mass matrix = the ansatz's Gaussian part, which it integrates exactly) or bridge (RG bridge sampler, exact by Metropolis-Hastings, score = the exact diffused score of the Gaussian part)")
+	fl.StringVar(&c.Sampler, "sampler", groundstate.DefaultSampler, "sampler of |Psi|^2: hmc (Fourier-accelerated, mass matrix = the ansatz's Gaussian part, which it integrates exactly; the fastest, measured) or bridge (RG bridge sampler, exact by Metropolis-Hastings; its score is set by --bridge-score)")
+	fl.StringVar(&c.BridgeScore, "bridge-score", vmc.BridgeScoreLearned, "bridge sampler score: learned (started from the exact diffused score of the Gaussian part, retrained on the chains' samples every iteration), gaussian (the exact score of the Gaussian part) or denoised")
 	fl.IntVar(&c.Levels, "levels", groundstate.DefaultLevels, "bridge sampler: number of RG diffusion steps")
 	fl.Uint64Var(&c.Seed, "seed", groundstate.DefaultSeed, "random seed; the run is reproducible given the seed and --chains")
 }
@@ -216,6 +217,7 @@ var configFlags = map[string]func(dst *groundstate.Config, src groundstate.Confi
 	"init":            func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.Init = s.Ansatz.Init },
 	"chains":          func(d *groundstate.Config, s groundstate.Config) { d.Chains = s.Chains },
 	"sampler":         func(d *groundstate.Config, s groundstate.Config) { d.Sampler = s.Sampler },
+	"bridge-score":    func(d *groundstate.Config, s groundstate.Config) { d.BridgeScore = s.BridgeScore },
 	"steps":           func(d *groundstate.Config, s groundstate.Config) { d.Steps = s.Steps },
 	"levels":          func(d *groundstate.Config, s groundstate.Config) { d.Levels = s.Levels },
 	"iters":           func(d *groundstate.Config, s groundstate.Config) { d.Iterations = s.Iterations },
@@ -369,7 +371,14 @@ func printGroundState(w io.Writer, o groundstate.Summary) error {
 	}
 	r.add("acceptance", "%.3f", o.Acceptance)
 	if o.TauInt != nil {
-		r.add("tau_int(E_loc)", "%.2f samples per chain", *o.TauInt)
+		ess := ""
+		if o.ESSPerS != nil {
+			ess = fmt.Sprintf(", %.4g effective samples/s", *o.ESSPerS)
+		}
+		r.add("tau_int(E_loc)", "%.2f samples per chain%s", *o.TauInt, ess)
+	}
+	if o.SamplerName == "bridge" {
+		r.add("sampler", "%s (training %.1f s)", o.Sampling, o.TrainSeconds)
 	}
 	samples := fmt.Sprintf("%d (measurement)", o.Samples)
 	if o.MeasureCut {
