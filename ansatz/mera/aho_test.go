@@ -3,7 +3,6 @@ package mera
 import (
 	"flag"
 	"math"
-	"strings"
 	"testing"
 )
 
@@ -70,48 +69,21 @@ func (q *quadrature) energy(grad []float64) float64 {
 	return e
 }
 
-// optimizeAHO minimises the quadrature energy of the L = 1 ansatz over theta with BFGS. The
-// sign-constrained c4, c6 are optimised as -y^2 so that the objective stays smooth.
+// optimizeAHO minimises the quadrature energy of the L = 1 ansatz over theta with BFGS.
 func optimizeAHO(t *testing.T, width, iters int) (*Ansatz, float64) {
 	m := mustModel(t, 1, 1, 1, 24)
 	a := mustNew(t, m, Config{Scales: -1, Width: width})
 	q := newQuadrature(a, 5, 301)
-	names := a.ParamNames()
-	neg := make([]bool, len(names))
-	for i, n := range names {
-		neg[i] = strings.HasSuffix(n, ".c4") || strings.HasSuffix(n, ".c6")
-	}
-	toTheta := func(y []float64) []float64 {
-		th := make([]float64, len(y))
-		for i, v := range y {
-			th[i] = v
-			if neg[i] {
-				th[i] = -v * v
-			}
-		}
-		return th
-	}
-	y := a.Params(nil)
-	for i := range y {
-		if neg[i] {
-			y[i] = 0.1
-		}
-	}
 	set := func(y []float64) {
-		if err := a.SetParams(toTheta(y)); err != nil {
+		if err := a.SetParams(y); err != nil {
 			t.Fatal(err)
 		}
 	}
 	obj := func(y, g []float64) float64 {
 		set(y)
-		e := q.energy(g)
-		for i := range g {
-			if neg[i] {
-				g[i] *= -2 * y[i]
-			}
-		}
-		return e
+		return q.energy(g)
 	}
+	y := a.Params(nil)
 	x, done := bfgs(obj, y, iters)
 	t.Logf("width %d: %d BFGS iterations", width, done)
 	set(x)

@@ -1,40 +1,34 @@
 package mera
 
-import (
-	"math"
-
-	"vqs/internal/latfft"
-)
+import "math"
 
 // Workspace holds the buffers of one goroutine's evaluations. Make one per goroutine with
 // NewWorkspace; it belongs to the Ansatz that made it.
 type Workspace struct {
-	plan   *latfft.Plan
-	gphi   []float64    // G phi
-	modes  []float64    // |phi_k|^2 / N
-	fields [][]float64  // Phi^(s) for s >= 1 (level 0 is phi itself)
-	grads  [][]float64  // du/dPhi^(s) for s >= 1
-	u      []float64    // the current patch
-	gslot  []float64    // du_loc/du_i of the current patch
-	buf    []complex128 // phi_k
+	fft  *cplan
+	spec []complex128 // phi_k
+	buf  []complex128 // two flowed fields, or two rung gradients, in transit
+	acc  []complex128 // spectrum of the gradient
+	z    [][]float64  // z_s = phi_{t_s}/sigma_s of every rung with local terms
+	gz   [][]float64  // dF_s/dz_s
+	uu   []float64    // the current patch
 }
 
 // NewWorkspace returns buffers for evaluating a.
 func (a *Ansatz) NewWorkspace() *Workspace {
 	m := a.model
 	ws := &Workspace{
-		plan:   latfft.NewPlan(m.L, m.Dim),
-		gphi:   make([]float64, m.N),
-		modes:  make([]float64, m.N),
-		fields: make([][]float64, len(a.levels)),
-		grads:  make([][]float64, len(a.levels)),
-		u:      make([]float64, a.slots),
-		gslot:  make([]float64, a.slots),
-		buf:    make([]complex128, m.N),
+		fft:  newCplan(m.L, m.Dim),
+		spec: make([]complex128, m.N),
+		buf:  make([]complex128, m.N),
+		acc:  make([]complex128, m.N),
+		z:    make([][]float64, a.nLocal),
+		gz:   make([][]float64, a.nLocal),
+		uu:   make([]float64, a.slots),
 	}
-	for s := 1; s < len(a.levels); s++ {
-		ws.fields[s] = make([]float64, a.levels[s].sites)
-		ws.grads[s] = make([]float64, a.levels[s].sites)
+	for s := range ws.z {
+		ws.z[s] = make([]float64, m.N)
+		ws.gz[s] = make([]float64, m.N)
 	}
 	return ws
 }
@@ -58,44 +52,19 @@ func tanhSech2(z float64) (th, sech2, e float64) {
 	return th, 4 * e * r * r, e
 }
 
-// coarsen fills ws.fields[1..upto-1] by block averaging phi level by level.
-func (a *Ansatz) coarsen(ws *Workspace, phi []float64, upto int) {
-	for s := 1; s < upto; s++ {
-		dst := ws.fields[s]
-		for i := range dst {
-			dst[i] = 0
-		}
-		lv := &a.levels[s-1]
-		src := phi
-		if s > 1 {
-			src = ws.fields[s-1]
-		}
-		for y, v := range src {
-			dst[lv.parent[y]] += v
-		}
-		for i := range dst {
-			dst[i] *= lv.shrink
-		}
-	}
+// request says what one evaluation computes.
+type request struct {
+	gauss bool      // include the Gaussian part
+	value bool      // u
+	lap   bool      // the exact Laplacian
+	grad  []float64 // du/dphi, when not nil
+	o     []float64 // O = du/dtheta (full parameter vector), when not nil
 }
 
-func (ws *Workspace) field(s int, phi []float64) []float64 {
-	if s == 0 {
-		return phi
-	}
-	return ws.fields[s]
-}
-
-// localRequest says what one pass over the local terms computes.
-type localRequest struct {
-	value bool      // u_loc
-	grad  []float64 // du_loc/dphi, when not nil
-	lap   bool      // the exact Laplacian of u_loc
-	o     []float64 // du_loc/dtheta added into o (full parameter vector), when not nil
-}
-
-// local evaluates what req asks for in one pass over the levels; u is 0 unless req.value.
-func (a *Ansatz) local(ws *Workspace, phi []float64, req localRequest) (u, lap float64) {
+// eval computes what req asks for; u and lap are 0 unless asked for.
+func (a *Ansatz) eval(ws *Workspace, phi []float64, req request) (u, lap float64) {
+	n := a.model.N
+	invN := 1 / float64(n)
 	grad, o := req.grad, req.o
 	if len(grad) == 0 {
 		grad = nil
@@ -103,177 +72,325 @@ func (a *Ansatz) local(ws *Workspace, phi []float64, req localRequest) (u, lap f
 	if len(o) == 0 {
 		o = nil
 	}
-	for i := range grad {
-		grad[i] = 0
+	for i := range o {
+		o[i] = 0
+	}
+	// Rungs 1.. have t > 0 and need the spectrum of phi; so does the Gaussian part.
+	flowed := a.nLocal > 1
+	if req.gauss || flowed {
+		for x, v := range phi {
+			ws.spec[x] = complex(v, 0)
+		}
+		ws.fft.transform(ws.spec, true)
+	}
+	if req.gauss {
+		u, lap = a.gaussian(ws, o, req)
 	}
 	if a.nLocal == 0 {
-		return 0, 0
-	}
-	wantLog := req.value || o != nil
-	a.coarsen(ws, phi, a.nLocal)
-	P, stride := a.slots, a.unitStride()
-	uu, gs := ws.u[:P], ws.gslot[:P]
-	for s := 0; s < a.nLocal; s++ {
-		lv := &a.levels[s]
-		F := ws.field(s, phi)
-		var G []float64
 		if grad != nil {
-			G = grad
-			if s > 0 {
-				G = ws.grads[s]
-				for i := range G {
-					G[i] = 0
-				}
+			a.finishGradient(ws, grad, req.gauss, false)
+		}
+		return u, lap
+	}
+	// The flowed fields, two rungs per inverse transform.
+	r0 := &a.rungs[0]
+	inv0 := 1 / r0.sigma
+	z0 := ws.z[0]
+	for x, v := range phi {
+		z0[x] = v * inv0
+	}
+	for s := 1; s < a.nLocal; s += 2 {
+		fa := a.rungs[s].flow
+		if s+1 < a.nLocal {
+			fb := a.rungs[s+1].flow
+			for k, c := range ws.spec {
+				ws.buf[k] = c * complex(fa[k]*invN, fb[k]*invN)
+			}
+		} else {
+			for k, c := range ws.spec {
+				ws.buf[k] = c * complex(fa[k]*invN, 0)
 			}
 		}
-		np := lv.units*stride + 2
-		params := a.theta[lv.off : lv.off+np]
-		var out []float64
+		ws.fft.transform(ws.buf, false)
+		za := ws.z[s]
+		for x, c := range ws.buf {
+			za[x] = real(c)
+		}
+		if s+1 < a.nLocal {
+			zb := ws.z[s+1]
+			for x, c := range ws.buf {
+				zb[x] = imag(c)
+			}
+		}
+	}
+	wantVal := req.value || o != nil
+	var ul, ll float64
+	for s := 0; s < a.nLocal; s++ {
+		r := &a.rungs[s]
+		np := a.rungParams()
+		var out, G []float64
 		if o != nil {
-			out = o[lv.off : lv.off+np]
+			out = o[r.off : r.off+np]
 		}
-		c4, c6 := params[np-2], params[np-1]
-		var us, ls float64
-		for y := 0; y < lv.sites; y++ {
-			patch := lv.patch[y*P : y*P+P]
-			for i, site := range patch {
-				uu[i] = F[site]
-				gs[i] = 0
-			}
-			for h := 0; h < lv.units; h++ {
-				ah := params[h*stride]
-				w := params[h*stride+1 : (h+1)*stride]
-				z := 0.0
-				for i, wi := range w {
-					z += wi * uu[i]
-				}
-				th, sech2, e := tanhSech2(z)
-				c := ah * th // d(a_h logcosh z)/dz
-				if wantLog {
-					lc := math.Abs(z) + math.Log1p(e) - math.Ln2
-					us += ah * lc
-					if out != nil {
-						out[h*stride] += lc
-						ow := out[h*stride+1 : (h+1)*stride]
-						for i, ui := range uu {
-							ow[i] += c * ui
-						}
-					}
-				}
-				if G != nil {
-					for i, wi := range w {
-						gs[i] += c * wi
-					}
-				}
-				if req.lap {
-					ls += ah * sech2 * lv.q[h]
-				}
-			}
-			u0 := uu[0]
-			u02 := u0 * u0
-			u04 := u02 * u02
-			us += c4*u04 + c6*u04*u02
-			if out != nil {
-				out[np-2] += u04
-				out[np-1] += u04 * u02
-			}
-			if G != nil {
-				gs[0] += (4*c4 + 6*c6*u02) * u02 * u0
-				for i, site := range patch {
-					G[site] += gs[i]
-				}
-			}
-			if req.lap {
-				ls += 12*c4*u02 + 30*c6*u04
+		if grad != nil {
+			G = ws.gz[s]
+			for i := range G {
+				G[i] = 0
 			}
 		}
-		if req.value {
-			u += us
+		v, l := a.rungPass(r, a.theta[r.off:r.off+np], ws.z[s], G, out, ws.uu, wantVal, req.lap)
+		ul += v
+		ll += l
+	}
+	// The cat unit on the mean field.
+	sum := 0.0
+	for _, v := range phi {
+		sum += v
+	}
+	ca, cb := a.theta[a.catOff], a.theta[a.catOff+1]
+	y := sum * invN * a.catY
+	lc, th, sech2 := logcosh(cb * y)
+	ul += ca * lc
+	if o != nil {
+		o[a.catOff] = lc
+		o[a.catOff+1] = ca * th * y
+	}
+	catGrad := ca * cb * th * a.catY * invN
+	ll += ca * cb * cb * sech2 * a.catY * a.catY * invN
+	// The confining wall.
+	var wallU, wallL float64
+	for _, v := range phi {
+		if d := math.Abs(v) - a.wallR; d > 0 {
+			r := d * a.wallI
+			r2 := r * r
+			r6 := r2 * r2 * r2
+			wallU += r6 * r2
+			wallL += 56 * r6
 		}
-		// Summed over the N/N_s fine sites of each block, w_s^2 * (N/N_s) = w_s.
-		lap += lv.weight * ls
+	}
+	ul -= wallU
+	ll -= wallL * a.wallI * a.wallI
+	if req.value {
+		u += ul
+	}
+	if req.lap {
+		lap += ll
 	}
 	if grad != nil {
-		// Chain rule, top down: phi_x enters Phi^(s) with weight w_s through its block only.
-		top := a.nLocal - 1
-		if top > 0 {
-			G := ws.grads[top]
-			w := a.levels[top].weight
-			for i := range G {
-				G[i] *= w
-			}
-			for s := top - 1; s >= 1; s-- {
-				lv := &a.levels[s]
-				G, up := ws.grads[s], ws.grads[s+1]
-				for y := range G {
-					G[y] = lv.weight*G[y] + up[lv.parent[y]]
+		a.finishGradient(ws, grad, req.gauss, flowed)
+		g0 := ws.gz[0]
+		for x, v := range phi {
+			gx := grad[x] + g0[x]*inv0 + catGrad
+			if d := math.Abs(v) - a.wallR; d > 0 {
+				r := d * a.wallI
+				r2 := r * r
+				w := 8 * r2 * r2 * r2 * r * a.wallI
+				if v < 0 {
+					w = -w
 				}
+				gx -= w
 			}
-			up, parent := ws.grads[1], a.levels[0].parent
-			for x := range grad {
-				grad[x] += up[parent[x]]
-			}
+			grad[x] = gx
 		}
 	}
 	return u, lap
 }
 
-// LogPsi returns u = log Psi(phi) (unnormalized).
-func (a *Ansatz) LogPsi(ws *Workspace, phi []float64) float64 {
-	q := ws.plan.QuadForm(phi, a.g)
-	ul, _ := a.local(ws, phi, localRequest{value: true})
-	return -0.5*q + ul
+// gaussian returns the Gaussian part of u and of the Laplacian, from the spectrum in ws.spec,
+// and writes the Gaussian parameters' O_i = -(1/2) sum_k (dg_k/dtheta_i) |phi_k|^2/N into o.
+func (a *Ansatz) gaussian(ws *Workspace, o []float64, req request) (u, lap float64) {
+	invN := 1 / float64(a.model.N)
+	q := 0.0
+	for k, c := range ws.spec {
+		q += a.g[k] * (real(c)*real(c) + imag(c)*imag(c))
+	}
+	if o != nil {
+		for i, dg := range a.dg {
+			s := 0.0
+			for k, c := range ws.spec {
+				s += dg[k] * (real(c)*real(c) + imag(c)*imag(c))
+			}
+			o[i] = -0.5 * s * invN
+		}
+	}
+	return -0.5 * q * invN, -a.sumG
 }
 
-// LocalTerms returns u_loc = sum_s sum_X f_s (everything but the Gaussian part) and writes its
-// phi-gradient into grad; with a nil grad it only returns the value. Samplers that integrate
-// the Gaussian part exactly in Fourier space use it.
+// finishGradient writes into grad the part of du/dphi that goes through Fourier space: -G phi
+// when gauss, and the rungs with t > 0 when flowed (from their gradients in ws.gz). It zeroes
+// grad when there is neither.
+func (a *Ansatz) finishGradient(ws *Workspace, grad []float64, gauss, flowed bool) {
+	if !gauss && !flowed {
+		for x := range grad {
+			grad[x] = 0
+		}
+		return
+	}
+	acc := ws.acc
+	if gauss {
+		for k, c := range ws.spec {
+			acc[k] = -c * complex(a.g[k], 0)
+		}
+	} else {
+		for k := range acc {
+			acc[k] = 0
+		}
+	}
+	if flowed {
+		for s := 1; s < a.nLocal; s += 2 {
+			fa := a.rungs[s].flow
+			ga := ws.gz[s]
+			if s+1 < a.nLocal {
+				gb := ws.gz[s+1]
+				for x := range ws.buf {
+					ws.buf[x] = complex(ga[x], gb[x])
+				}
+				ws.fft.transform(ws.buf, true)
+				// With C the transform of g_a + i g_b and Cm = conj C_{-k}: the transforms of g_a
+				// and g_b are (C + Cm)/2 and (C - Cm)/(2i).
+				fb := a.rungs[s+1].flow
+				for k, c := range ws.buf {
+					cm := ws.buf[a.neg[k]]
+					cm = complex(real(cm), -imag(cm))
+					acc[k] += 0.5 * (complex(fa[k], -fb[k])*c + complex(fa[k], fb[k])*cm)
+				}
+			} else {
+				for x := range ws.buf {
+					ws.buf[x] = complex(ga[x], 0)
+				}
+				ws.fft.transform(ws.buf, true)
+				for k, c := range ws.buf {
+					acc[k] += c * complex(fa[k], 0)
+				}
+			}
+		}
+	}
+	ws.fft.transform(acc, false)
+	invN := 1 / float64(a.model.N)
+	for x, c := range acc {
+		grad[x] = real(c) * invN
+	}
+}
+
+// rungPass evaluates one rung's local function F_s on z: it returns F_s (when wantVal) and its
+// Laplacian in phi (when wantLap), adds dF_s/dz into G and the parameter derivatives into out,
+// each when not nil.
+func (a *Ansatz) rungPass(r *rung, params, z, G, out, uu []float64, wantVal, wantLap bool) (val, lap float64) {
+	d := a.model.Dim
+	nb := a.nb
+	c4, c6, n31, n22 := params[0], params[1], params[2], params[3]
+	c0 := r.c0
+	var o4, o6, o31, o22 float64
+	for x, zx := range z {
+		zx2 := zx * zx
+		zx4 := zx2 * zx2
+		if wantVal {
+			val += (c4 + c6*zx2) * zx4
+			o4 += zx4
+			o6 += zx4 * zx2
+		}
+		if G != nil {
+			G[x] += (4*c4 + 6*c6*zx2) * zx2 * zx
+		}
+		if wantLap {
+			lap += (12*c4 + 30*c6*zx2) * zx2 * c0
+		}
+		for mu := 0; mu < d; mu++ {
+			y := nb[x*d+mu]
+			zy := z[y]
+			zy2 := zy * zy
+			p := zx * zy
+			s2 := zx2 + zy2
+			if wantVal {
+				val += (n31*s2 + n22*p) * p
+				o31 += p * s2
+				o22 += p * p
+			}
+			if G != nil {
+				G[x] += n31*(3*zx2+zy2)*zy + 2*n22*zx*zy2
+				G[y] += n31*(zx2+3*zy2)*zx + 2*n22*zx2*zy
+			}
+			if wantLap {
+				// f = n31 (x^3 y + x y^3) + n22 x^2 y^2: f_xx + f_yy and f_xy.
+				lap += c0*(12*n31*p+2*n22*s2) + 2*r.cbond[mu]*(3*n31*s2+4*n22*p)
+			}
+		}
+	}
+	if out != nil {
+		out[0] += o4
+		out[1] += o6
+		out[2] += o31
+		out[3] += o22
+	}
+	W := len(r.q)
+	if W == 0 {
+		return val, lap
+	}
+	P, stride := a.slots, a.unitStride()
+	needLog := wantVal || out != nil
+	for x := range z {
+		patch := a.patch[x*P : x*P+P]
+		for i, site := range patch {
+			uu[i] = z[site]
+		}
+		for h := 0; h < W; h++ {
+			base := nPoly + h*stride
+			ah := params[base]
+			w := params[base+1 : base+stride]
+			s := 0.0
+			for i, wi := range w {
+				s += wi * uu[i]
+			}
+			th, sech2, e := tanhSech2(s)
+			c := ah * th
+			if needLog {
+				lc := math.Abs(s) + math.Log1p(e) - math.Ln2
+				val += ah * lc
+				if out != nil {
+					out[base] += lc
+					ow := out[base+1 : base+stride]
+					for i, ui := range uu {
+						ow[i] += c * ui
+					}
+				}
+			}
+			if G != nil {
+				for i, site := range patch {
+					G[site] += c * w[i]
+				}
+			}
+			if wantLap {
+				lap += ah * sech2 * r.q[h]
+			}
+		}
+	}
+	return val, lap
+}
+
+// LogPsi returns u = log Psi(phi) (unnormalized).
+func (a *Ansatz) LogPsi(ws *Workspace, phi []float64) float64 {
+	u, _ := a.eval(ws, phi, request{gauss: true, value: true})
+	return u
+}
+
+// LocalTerms returns u_loc (everything but the Gaussian part) and writes its phi-gradient into
+// grad; with a nil grad it only returns the value. Samplers that integrate the Gaussian part
+// exactly in Fourier space use it.
 func (a *Ansatz) LocalTerms(ws *Workspace, phi, grad []float64) float64 {
-	u, _ := a.local(ws, phi, localRequest{value: true, grad: grad})
+	u, _ := a.eval(ws, phi, request{value: true, grad: grad})
 	return u
 }
 
 // LocalGrad writes the phi-gradient of u_loc into grad without computing u_loc, which saves
 // the logarithms of the logcosh units.
 func (a *Ansatz) LocalGrad(ws *Workspace, phi, grad []float64) {
-	a.local(ws, phi, localRequest{grad: grad})
+	a.eval(ws, phi, request{grad: grad})
 }
 
 // Derivs returns u = log Psi(phi) and its exact Laplacian sum_x d^2u/dphi_x^2, writes du/dphi
-// into grad and, when o is not nil, O_i = du/dtheta_i into o (length NumParams). Everything
-// comes from one forward and one inverse FFT and one pass over the local terms.
+// into grad and, when o is not nil, O_i = du/dtheta_i into o (length NumParams). It costs one
+// forward transform of phi, one inverse and one forward transform per two rungs with t > 0, one
+// final inverse transform and one pass over the local terms.
 func (a *Ansatz) Derivs(ws *Workspace, phi, grad, o []float64) (u, lap float64) {
-	n := a.model.N
-	ws.plan.Forward(ws.buf, phi)
-	inv := 1 / float64(n)
-	for k, c := range ws.buf {
-		ws.modes[k] = (real(c)*real(c) + imag(c)*imag(c)) * inv
-		ws.buf[k] = c * complex(a.g[k], 0)
-	}
-	ws.plan.Inverse(ws.gphi, ws.buf)
-	if o != nil {
-		a.gaussianO(ws.modes, o)
-	}
-	ul, lap := a.local(ws, phi, localRequest{value: true, grad: grad, lap: true, o: o})
-	q := 0.0
-	for x, v := range phi {
-		q += v * ws.gphi[x]
-		grad[x] -= ws.gphi[x]
-	}
-	return ul - 0.5*q, lap - a.sumG
-}
-
-// gaussianO writes the Gaussian parameters' O_i = -(1/2) sum_k (dg_k/dtheta_i) |phi_k|^2/N
-// into o and zeroes the rest of o.
-func (a *Ansatz) gaussianO(modes, o []float64) {
-	for i := range o {
-		o[i] = 0
-	}
-	for i, dg := range a.dg {
-		s := 0.0
-		for k, v := range modes {
-			s += dg[k] * v
-		}
-		o[i] = -0.5 * s
-	}
+	return a.eval(ws, phi, request{gauss: true, value: true, lap: true, grad: grad, o: o})
 }

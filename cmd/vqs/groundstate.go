@@ -25,8 +25,9 @@ func init() { subcommands = append(subcommands, newGroundStateCmd) }
 type groundStateFlags struct {
 	physicsFlags
 	Iters, Samples, MeasureSamples, Chains, Scales, Width, Steps, Levels int
+	Rungs                                                                int
 	Optimizer, Init, Out, Sampler, Store                                 string
-	LR, Shift, SREps                                                     float64
+	LR, Shift, SREps, TMin, TMax, RefMass                                float64
 	Seed                                                                 uint64
 	Resume, Ablation                                                     bool
 	Timeout                                                              time.Duration
@@ -80,7 +81,10 @@ func newGroundStateCmd() *cobra.Command {
 		Short: "Variational ground state by VMC with the RG-structured (MERA-inspired) ansatz",
 		Long: `ground-state optimizes the RG-structured wavefunctional
 
-  log Psi = -(1/2) sum_k g(k)|phi_k|^2/N + sum_s sum_X f_s(patch of the field coarse-grained s times)
+  log Psi = -(1/2) sum_k g(k)|phi_k|^2/N + sum_s sum_x f_s(patch of phi_{t_s} around x)
+
+where phi_t = exp(-t w) phi is the field flowed to RG time t (w(k) = sqrt(p_k^2 + M_ref^2),
+M_ref the Hartree mass) on a geometric ladder t_s = 0, 0.3, ..., L/2 (see --t-min, --rungs)
 
 by variational Monte Carlo (samples of |Psi|^2 by Fourier-accelerated HMC; stochastic
 reconfiguration or Adam), then measures with frozen parameters. The Gaussian kernel starts at
@@ -108,7 +112,7 @@ so far; so does --timeout.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.Out, "out", "", "directory for run.json, trace.csv and checkpoint.json (created if missing)")
 	fl.StringVar(&f.Store, "store", "", "also add the run to this results store (see vqs results), e.g. runs")
-	fl.BoolVar(&f.Ablation, "ablation", false, "run three ansatz variants with the same budget and seed (Gaussian only; local terms on the finest scale only; all scales) and print a comparison table")
+	fl.BoolVar(&f.Ablation, "ablation", false, "run the ansatz variants with the same budget and seed (Gaussian only; local terms at t = 0 only; then one more rung of the RG ladder per row, up to all) and print a comparison table")
 	fl.BoolVar(&f.Resume, "resume", false, "resume from the checkpoint in --out (same physics and ansatz flags required)")
 	fl.DurationVar(&f.Timeout, "timeout", 0, "stop the optimization cleanly after this long (e.g. 10m), then measure and save")
 	return cmd
@@ -121,8 +125,12 @@ func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 	fl.IntVar(&f.Samples, "samples", 1024, "Monte Carlo samples per iteration (all chains together)")
 	fl.IntVar(&f.MeasureSamples, "measure-samples", 0, "samples of the final measurement with frozen parameters (0: 8 x --samples)")
 	fl.IntVar(&f.Chains, "chains", 16, "independent Markov chains, run in parallel on all cores")
-	fl.IntVar(&f.Scales, "scales", -1, "RG levels with local non-Gaussian terms, from the finest (-1: all; 0: Gaussian only)")
-	fl.IntVar(&f.Width, "width", 4, "hidden units of each local function f_s")
+	fl.IntVar(&f.Scales, "scales", -1, "rungs of the RG ladder (see --t-min) that carry local non-Gaussian terms, counted from t = 0: 1 = t = 0 only (a local Jastrow factor), k = the k smallest RG times, -1 = all; 0 = Gaussian only")
+	fl.IntVar(&f.Width, "width", 4, "logcosh units of each rung's local function, on the plus-shaped patch of the flowed field (0: polynomials only)")
+	fl.Float64Var(&f.TMin, "t-min", 0, "smallest nonzero RG time of the ladder, in lattice units; the flowed field is phi_t = exp(-t w) phi with w(k) = sqrt(p_k^2 + M_ref^2) (0: 0.3)")
+	fl.Float64Var(&f.TMax, "t-max", 0, "largest RG time of the ladder, in lattice units (0: L/2)")
+	fl.IntVar(&f.Rungs, "rungs", 0, "nonzero RG times, spaced geometrically from --t-min to --t-max; the ladder also has t = 0 (0: round(log2(t-max/t-min)) + 1, about one per factor 2)")
+	fl.Float64Var(&f.RefMass, "ref-mass", 0, "M_ref of the reference dispersion that defines the flowed fields, in lattice units; fixed for the run (0: the Hartree mass; a later run may pass a better one, e.g. a measured gap)")
 	fl.IntVar(&f.Steps, "steps", 4, "leapfrog steps per HMC trajectory (total rotation angle pi/2)")
 	fl.StringVar(&f.Optimizer, "optimizer", "sr", "sr (stochastic reconfiguration, natural gradient) or adam")
 	fl.Float64Var(&f.LR, "lr", 0, "learning rate: imaginary-time step for sr, step size for adam (0: 0.05 for sr, 0.01 for adam); cosine-decayed to 1/10 over the second half")
@@ -136,9 +144,15 @@ func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 
 // problemKey is what must match between a checkpoint and a resumed run.
 type problemKey struct {
-	L, Dim, Scales, Width, Chains int
-	M2, Lambda                    float64
-	Init                          string
+	L, Dim, Scales, Width, Rungs, Chains int
+	M2, Lambda, TMin, TMax, RefMass      float64
+	Init                                 string
+}
+
+// meraConfig is the ansatz the flags ask for.
+func (f *groundStateFlags) meraConfig() mera.Config {
+	return mera.Config{Scales: f.Scales, Width: f.Width, Init: f.Init, TMin: f.TMin, TMax: f.TMax,
+		Rungs: f.Rungs, RefMass: f.RefMass}
 }
 
 func runGroundState(cmd *cobra.Command, f *groundStateFlags) error {
@@ -189,12 +203,12 @@ func solveGroundState(ctx context.Context, m *hamiltonian.Model, f *groundStateF
 	if err != nil {
 		return nil, err
 	}
-	ans, err := mera.New(m, mera.Config{Scales: f.Scales, Width: f.Width, Init: f.Init})
+	ans, err := mera.New(m, f.meraConfig())
 	if err != nil {
 		return nil, usageError{err}
 	}
 	wf := vmc.MERA{Ansatz: ans}
-	key := problemKey{m.L, m.Dim, f.Scales, f.Width, f.Chains, m.M2, m.Lambda, f.Init}
+	key := problemKey{m.L, m.Dim, f.Scales, f.Width, f.Rungs, f.Chains, m.M2, m.Lambda, f.TMin, f.TMax, f.RefMass, f.Init}
 	var cp *vmc.Checkpoint
 	ckptPath := ""
 	if f.Out != "" {
@@ -344,7 +358,8 @@ func storeGroundState(dir, kind string, m *hamiltonian.Model, f *groundStateFlag
 func (f *groundStateFlags) extra() map[string]any {
 	return map[string]any{"iters": f.Iters, "samples": f.Samples, "chains": f.Chains, "scales": f.Scales,
 		"width": f.Width, "init": f.Init, "optimizer": f.Optimizer, "sampler": f.Sampler, "seed": f.Seed,
-		"lr": f.LR, "sr_shift": f.Shift, "sr_eps": f.SREps, "steps": f.Steps, "levels": f.Levels}
+		"lr": f.LR, "sr_shift": f.Shift, "sr_eps": f.SREps, "steps": f.Steps, "levels": f.Levels,
+		"t_min": f.TMin, "t_max": f.TMax, "rungs": f.Rungs, "ref_mass": f.RefMass}
 }
 
 func tracePoint(s vmc.IterStats) results.TracePoint {
@@ -353,17 +368,35 @@ func tracePoint(s vmc.IterStats) results.TracePoint {
 }
 
 // runAblation measures the value of the RG structure at one problem, in one invocation with
-// the same seed and budget: Gaussian part only, local terms on the finest scale only, all scales.
+// the same seed and budget: the Gaussian part only, local terms at t = 0 only (a local Jastrow
+// factor), then one more rung of the RG ladder per row up to all of them.
 func runAblation(ctx context.Context, cmd *cobra.Command, m *hamiltonian.Model, f *groundStateFlags) error {
+	probe := f.meraConfig()
+	probe.Scales = 0
+	ans, err := mera.New(m, probe)
+	if err != nil {
+		return usageError{err}
+	}
+	times := ans.Times()
 	type row struct {
 		Ansatz string          `json:"ansatz"`
+		Scales int             `json:"scales"`
+		TMax   float64         `json:"t_max"`
 		Result groundStateJSON `json:"result"`
 	}
-	var rows []row
-	for _, c := range []struct {
+	type variant struct {
 		name   string
 		scales int
-	}{{"Gaussian only", 0}, {"finest scale only", 1}, {"all scales", -1}} {
+	}
+	variants := []variant{{"Gaussian only", 0}, {"t = 0 only", 1}}
+	for k := 2; k < len(times); k++ {
+		variants = append(variants, variant{fmt.Sprintf("t <= %.3g", times[k-1]), k})
+	}
+	if len(times) > 1 {
+		variants = append(variants, variant{fmt.Sprintf("all (t <= %.3g)", times[len(times)-1]), -1})
+	}
+	var rows []row
+	for _, c := range variants {
 		g := *f
 		g.Scales, g.Out, g.Resume = c.scales, "", false
 		fmt.Fprintf(cmd.ErrOrStderr(), "ablation: %s\n", c.name)
@@ -371,7 +404,15 @@ func runAblation(ctx context.Context, cmd *cobra.Command, m *hamiltonian.Model, 
 		if err != nil {
 			return err
 		}
-		rows = append(rows, row{c.name, run.out})
+		n := c.scales
+		if n < 0 {
+			n = len(times)
+		}
+		tmax := 0.0
+		if n > 0 {
+			tmax = times[n-1]
+		}
+		rows = append(rows, row{c.name, n, tmax, run.out})
 		if ctx.Err() != nil {
 			break
 		}
@@ -382,13 +423,26 @@ func runAblation(ctx context.Context, cmd *cobra.Command, m *hamiltonian.Model, 
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "ablation at %d^%d, m2 = %g, lambda = %g (Gaussian bound %.8g)\n", m.L, m.Dim, m.M2, m.Lambda,
 		rows[0].Result.GaussianEnergy)
-	fmt.Fprintf(w, "%-18s %8s %22s %16s %14s\n", "ansatz", "params", "energy", "below bound", "Var(E_loc)")
+	fmt.Fprintf(w, "RG times of the ladder: %s\n", formatTimes(times))
+	fmt.Fprintf(w, "%-18s %6s %8s %22s %16s %14s\n", "local terms", "rungs", "params", "energy", "below bound", "Var(E_loc)")
 	for _, r := range rows {
 		o := r.Result
-		fmt.Fprintf(w, "%-18s %8d %14.8g +- %-6.2g %8.4g (%5.1fσ) %8.4g +- %.2g\n", r.Ansatz, o.Params, o.Energy, o.EnergyErr,
+		fmt.Fprintf(w, "%-18s %6d %8d %14.8g +- %-6.2g %8.4g (%5.1fσ) %8.4g +- %.2g\n", r.Ansatz, r.Scales, o.Params, o.Energy, o.EnergyErr,
 			o.GaussianEnergy-o.Energy, (o.GaussianEnergy-o.Energy)/o.EnergyErr, o.Variance, o.VarianceErr)
 	}
 	return nil
+}
+
+// formatTimes lists RG times compactly.
+func formatTimes(ts []float64) string {
+	s := ""
+	for i, t := range ts {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%.3g", t)
+	}
+	return s
 }
 
 func (f *groundStateFlags) validate() error {
