@@ -49,12 +49,25 @@ func (s SR) Step(o *mat.Dense, e []float64, lr float64) ([]float64, error) {
 	if p <= n {
 		var smat mat.SymDense
 		smat.SymOuterK(inv, o.T())
+		// Solve with the regularised matrix A = S + Shift diag(S) + Eps scaled to unit diagonal,
+		// D^-1 A D^-1 (D^2 = diag A): the same step, but the parameters' O can differ by many
+		// orders of magnitude in spread, and unscaled that alone makes A numerically singular.
+		scale := make([]float64, p)
 		for i := 0; i < p; i++ {
-			smat.SetSym(i, i, smat.At(i, i)*(1+shift)+eps)
+			scale[i] = 1 / math.Sqrt(smat.At(i, i)*(1+shift)+eps)
+		}
+		for i := 0; i < p; i++ {
+			for j := i; j < p; j++ {
+				v := smat.At(i, j) * scale[i] * scale[j]
+				if i == j {
+					v = 1
+				}
+				smat.SetSym(i, j, v)
+			}
 		}
 		f := gradient(o, e)
 		for i := range f {
-			f[i] *= -lr / 2
+			f[i] *= -lr / 2 * scale[i]
 		}
 		var ch mat.Cholesky
 		if ok := ch.Factorize(&smat); !ok {
@@ -64,7 +77,11 @@ func (s SR) Step(o *mat.Dense, e []float64, lr float64) ([]float64, error) {
 		if err := ch.SolveVecTo(&d, mat.NewVecDense(p, f)); err != nil {
 			return nil, fmt.Errorf("vmc: SR solve: %w", err)
 		}
-		return d.RawVector().Data, nil
+		out := d.RawVector().Data
+		for i := range out {
+			out[i] *= scale[i]
+		}
+		return out, nil
 	}
 	// Sample space: T = X X^T (n x n), X = o / sqrt(n).
 	var t mat.SymDense

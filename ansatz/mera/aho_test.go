@@ -117,7 +117,7 @@ func TestAnharmonicOscillator(t *testing.T) {
 // At L = 1 the Hartree start is the Gaussian of frequency M = 2 with E = 0.8125 (DESIGN.md).
 func TestAnharmonicHartreeStart(t *testing.T) {
 	a := mustNew(t, mustModel(t, 1, 1, 1, 24), Config{Scales: -1, Width: 2})
-	if g := a.Kernel()[0]; math.Abs(g-2) > 1e-12 {
+	if g := a.GaussianKernel()[0]; math.Abs(g-2) > 1e-12 {
 		t.Errorf("g = %v, want M = 2", g)
 	}
 	if e := newQuadrature(a, 8, 801).energy(nil); math.Abs(e-0.8125) > 1e-12 {

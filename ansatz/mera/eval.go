@@ -75,20 +75,34 @@ func (a *Ansatz) eval(ws *Workspace, phi []float64, req request) (u, lap float64
 	for i := range o {
 		o[i] = 0
 	}
-	// Rungs 1.. have t > 0 and need the spectrum of phi; so does the Gaussian part.
+	// The quadratic form in Fourier space: the whole kernel g for u, or g - Kernel() for u_loc.
+	var quad []float64
+	switch {
+	case req.gauss:
+		quad = a.g
+	case a.nLocal > 0:
+		quad = a.dgk
+	}
+	// Rungs 1.. have t > 0 and need the spectrum of phi; so does the quadratic form.
 	flowed := a.nLocal > 1
-	if req.gauss || flowed {
+	if quad != nil || flowed {
 		for x, v := range phi {
 			ws.spec[x] = complex(v, 0)
 		}
 		ws.fft.transform(ws.spec, true)
 	}
+	if quad != nil {
+		u = a.quadratic(ws, quad)
+	}
 	if req.gauss {
-		u, lap = a.gaussian(ws, o, req)
+		lap = -a.sumG
+		if o != nil {
+			a.gaussianO(ws, o)
+		}
 	}
 	if a.nLocal == 0 {
 		if grad != nil {
-			a.finishGradient(ws, grad, req.gauss, false)
+			a.finishGradient(ws, grad, quad, false)
 		}
 		return u, lap
 	}
@@ -172,12 +186,14 @@ func (a *Ansatz) eval(ws *Workspace, phi []float64, req request) (u, lap float64
 	ll -= wallL * a.wallI * a.wallI
 	if req.value {
 		u += ul
+	} else {
+		u = 0
 	}
 	if req.lap {
 		lap += ll
 	}
 	if grad != nil {
-		a.finishGradient(ws, grad, req.gauss, flowed)
+		a.finishGradient(ws, grad, quad, flowed)
 		g0 := ws.gz[0]
 		for x, v := range phi {
 			gx := grad[x] + g0[x]*inv0 + catGrad
@@ -196,40 +212,42 @@ func (a *Ansatz) eval(ws *Workspace, phi []float64, req request) (u, lap float64
 	return u, lap
 }
 
-// gaussian returns the Gaussian part of u and of the Laplacian, from the spectrum in ws.spec,
-// and writes the Gaussian parameters' O_i = -(1/2) sum_k (dg_k/dtheta_i) |phi_k|^2/N into o.
-func (a *Ansatz) gaussian(ws *Workspace, o []float64, req request) (u, lap float64) {
-	invN := 1 / float64(a.model.N)
+// quadratic returns -(1/2) sum_k kern(k) |phi_k|^2/N from the spectrum in ws.spec.
+func (a *Ansatz) quadratic(ws *Workspace, kern []float64) float64 {
 	q := 0.0
 	for k, c := range ws.spec {
-		q += a.g[k] * (real(c)*real(c) + imag(c)*imag(c))
+		q += kern[k] * (real(c)*real(c) + imag(c)*imag(c))
 	}
-	if o != nil {
-		for i, dg := range a.dg {
-			s := 0.0
-			for k, c := range ws.spec {
-				s += dg[k] * (real(c)*real(c) + imag(c)*imag(c))
-			}
-			o[i] = -0.5 * s * invN
-		}
-	}
-	return -0.5 * q * invN, -a.sumG
+	return -0.5 * q / float64(a.model.N)
 }
 
-// finishGradient writes into grad the part of du/dphi that goes through Fourier space: -G phi
-// when gauss, and the rungs with t > 0 when flowed (from their gradients in ws.gz). It zeroes
-// grad when there is neither.
-func (a *Ansatz) finishGradient(ws *Workspace, grad []float64, gauss, flowed bool) {
-	if !gauss && !flowed {
+// gaussianO writes the Gaussian parameters' O_i = -(1/2) sum_k (dg_k/dtheta_i) |phi_k|^2/N
+// into o, from the spectrum in ws.spec.
+func (a *Ansatz) gaussianO(ws *Workspace, o []float64) {
+	invN := 1 / float64(a.model.N)
+	for i, dg := range a.dg {
+		s := 0.0
+		for k, c := range ws.spec {
+			s += dg[k] * (real(c)*real(c) + imag(c)*imag(c))
+		}
+		o[i] = -0.5 * s * invN
+	}
+}
+
+// finishGradient writes into grad the part of du/dphi that goes through Fourier space: -K phi
+// for the quadratic form of kernel quad (when not nil), and the rungs with t > 0 when flowed
+// (from their gradients in ws.gz). It zeroes grad when there is neither.
+func (a *Ansatz) finishGradient(ws *Workspace, grad, quad []float64, flowed bool) {
+	if quad == nil && !flowed {
 		for x := range grad {
 			grad[x] = 0
 		}
 		return
 	}
 	acc := ws.acc
-	if gauss {
+	if quad != nil {
 		for k, c := range ws.spec {
-			acc[k] = -c * complex(a.g[k], 0)
+			acc[k] = -c * complex(quad[k], 0)
 		}
 	} else {
 		for k := range acc {

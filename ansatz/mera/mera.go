@@ -184,6 +184,8 @@ type Ansatz struct {
 	wref   []float64   // w(k)
 	bands  [][]float64 // bands[b][k]
 	g      []float64   // g(k)
+	kern   []float64   // the Gaussian part reported to samplers: wref with local terms, else g
+	dgk    []float64   // g(k) - kern(k): the part of the kernel that counts as a local term
 	dg     [][]float64 // dg[i][k] = dg(k)/dtheta_i for the Gaussian parameters
 	sumG   float64     // sum_k g(k) = trace of the kernel
 }
@@ -246,6 +248,10 @@ func New(m *hamiltonian.Model, cfg Config) (*Ansatz, error) {
 	a.wallR, a.wallI = wallStart*rho, 1/rho
 	a.catY = math.Sqrt(2 * a.wref[0] * float64(m.N))
 	a.g = make([]float64, m.N)
+	a.kern, a.dgk = a.g, make([]float64, m.N)
+	if a.nLocal > 0 {
+		a.kern = a.wref
+	}
 	a.dg = make([][]float64, a.nGauss)
 	for i := range a.dg {
 		a.dg[i] = make([]float64, m.N)
@@ -570,9 +576,18 @@ func (a *Ansatz) Params(dst []float64) []float64 {
 	return dst
 }
 
-// Kernel returns the current Gaussian kernel g(k) > 0, indexed like sites. It is a read-only
-// view that SetParams updates in place.
-func (a *Ansatz) Kernel() []float64 { return a.g }
+// Kernel returns the kernel K(k) > 0 of the Gaussian part that samplers integrate exactly,
+// u = -(1/2) sum_k K(k) |phi_k|^2/N + u_loc, indexed like sites (read-only). Without local terms
+// it is the variational kernel g(k), which SetParams updates in place. With local terms it is the
+// fixed reference dispersion w(k), and the difference g - w counts as a local term: near
+// criticality the optimum softens g at small momenta and confines those modes by the quartic
+// terms instead, and a mass matrix that follows g there would make leapfrog steps fail, while w
+// matches the state's actual fluctuations at every scale.
+func (a *Ansatz) Kernel() []float64 { return a.kern }
+
+// GaussianKernel returns the variational kernel g(k) of the Gaussian factor (read-only; SetParams
+// updates it in place).
+func (a *Ansatz) GaussianKernel() []float64 { return a.g }
 
 // SetParams sets theta, clamping it into the valid region (see the package documentation).
 // It fails only for a wrong length or a NaN or infinite component.
@@ -620,6 +635,7 @@ func (a *Ansatz) SetParams(theta []float64) error {
 		for b, band := range a.bands {
 			a.dg[2+b][k] = g * band[k]
 		}
+		a.dgk[k] = g - a.kern[k]
 		// Compensated sum: the trace enters every local energy and must keep its digits.
 		y := g - comp
 		tt := sum + y

@@ -158,7 +158,7 @@ func TestSetParams(t *testing.T) {
 		if err := a.SetParams(th); err != nil {
 			t.Fatal(err)
 		}
-		for k, g := range a.Kernel() {
+		for k, g := range a.GaussianKernel() {
 			if !(g > 0) || math.IsInf(g, 0) {
 				t.Fatalf("g(%d) = %v", k, g)
 			}
@@ -517,7 +517,7 @@ func TestBands(t *testing.T) {
 		if err := a.SetParams(th); err != nil {
 			t.Fatal(err)
 		}
-		for k, g := range a.Kernel() {
+		for k, g := range a.GaussianKernel() {
 			if want := math.Sqrt(0.8+0.6*a.p2[k]) * math.Exp(0.3); math.Abs(g-want) > 1e-14*want {
 				t.Errorf("%+v: g(%d) = %v, want %v", c, k, g, want)
 			}

@@ -62,7 +62,7 @@ type gaussianSampler struct {
 func newGaussianSampler(a *Ansatz, seed uint64) *gaussianSampler {
 	m := a.Model()
 	k := make([]float64, m.N)
-	for i, g := range a.Kernel() {
+	for i, g := range a.GaussianKernel() {
 		k[i] = 1 / math.Sqrt(2*g)
 	}
 	return &gaussianSampler{plan: latfft.NewPlan(m.L, m.Dim), kernel: k, xi: make([]float64, m.N),
@@ -126,13 +126,13 @@ func TestHartreeStartSymmetric(t *testing.T) {
 		t.Fatal("test point is in the broken phase")
 	}
 	a := mustNew(t, m, Config{Scales: -1, Width: 2})
-	for k, g := range a.Kernel() {
+	for k, g := range a.GaussianKernel() {
 		if math.Abs(g-hr.G[k]) > 1e-12*hr.G[k] {
 			t.Fatalf("g(%d) = %v, Hartree G = %v", k, g, hr.G[k])
 		}
 	}
 	// The closed form used for the other Gaussian starts agrees with SolveHartree here.
-	if e := gaussianEnergy(m, a.Kernel()); math.Abs(e-hr.Energy) > 1e-12*math.Abs(hr.Energy) {
+	if e := gaussianEnergy(m, a.GaussianKernel()); math.Abs(e-hr.Energy) > 1e-12*math.Abs(hr.Energy) {
 		t.Errorf("closed-form Gaussian energy %.15g, Hartree %.15g", e, hr.Energy)
 	}
 	mean, se := meanLocalEnergy(a, 4000, 1, nil)
@@ -158,7 +158,7 @@ func TestHartreeStartBroken(t *testing.T) {
 	}
 	for _, scales := range []int{-1, 1} {
 		a := mustNew(t, m, Config{Scales: scales, Width: 2})
-		g0 := a.Kernel()[0]
+		g0 := a.GaussianKernel()[0]
 		if overlap := hr.VEV * hr.VEV * g0 * float64(m.N); overlap < 30 {
 			t.Fatalf("v^2 g(0) N = %v: peaks overlap", overlap)
 		}
@@ -203,19 +203,32 @@ func TestProductStart(t *testing.T) {
 	free, _ := hamiltonian.NewFreeTheory(m.Lattice, 1)
 	a := mustNew(t, m, Config{Scales: -1, Width: 2, Init: "product"})
 	want := math.Sqrt(1 + 4.0)
-	for k, g := range a.Kernel() {
+	for k, g := range a.GaussianKernel() {
 		if math.Abs(g-want) > 1e-12 {
 			t.Fatalf("g(%d) = %v, want the constant %v", k, g, want)
 		}
 	}
 	mean, se := meanLocalEnergy(a, 4000, 4, nil)
-	exact := gaussianEnergy(m, a.Kernel())
+	exact := gaussianEnergy(m, a.GaussianKernel())
 	t.Logf("product: <E_loc> = %.6f +- %.6f, closed form %.6f, E0 %.6f", mean, se, exact, free.Energy())
 	if math.Abs(mean-exact) > 4*se {
 		t.Errorf("<E_loc> = %.6f +- %.6f, closed form %.6f", mean, se, exact)
 	}
 	if !(mean-free.Energy() > 10*se) {
 		t.Errorf("product state %.6f +- %.6f not above E0 = %.6f", mean, se, free.Energy())
+	}
+	// The samplers' Gaussian part is the reference dispersion, here the exact free one; the
+	// constant g lives in the local terms. Without local terms it is g itself.
+	for k, p2 := range m.MomentumSquared() {
+		if w := math.Sqrt(p2 + 1); math.Abs(a.Kernel()[k]-w) > 1e-12*w {
+			t.Fatalf("Kernel(%d) = %v, want the free dispersion %v", k, a.Kernel()[k], w)
+		}
+	}
+	b := mustNew(t, m, Config{Scales: 0, Init: "product"})
+	for k, g := range b.Kernel() {
+		if math.Abs(g-want) > 1e-12 {
+			t.Fatalf("Gaussian-only Kernel(%d) = %v, want g = %v", k, g, want)
+		}
 	}
 }
 
@@ -392,7 +405,7 @@ func TestWall(t *testing.T) {
 		t.Errorf("grad = %v, want %v", g, w)
 	}
 	sumG := 0.0
-	for _, g := range a.Kernel() {
+	for _, g := range a.GaussianKernel() {
 		sumG += g
 	}
 	_, lap := a.Derivs(ws, phi, grad, nil)
