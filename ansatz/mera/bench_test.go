@@ -10,7 +10,7 @@ import (
 // times), the default width, random parameters.
 func benchAnsatz(b *testing.B, L int) (*Ansatz, []float64) {
 	m := mustModel(b, L, 2, -0.5, 3)
-	a := mustNew(b, m, Config{Scales: 6, Width: 4})
+	a := mustNew(b, m, Config{Scales: 6, Width: 2})
 	randomize(b, a, rand.New(rand.NewPCG(1, 1)))
 	return a, randomField(rand.New(rand.NewPCG(2, 2)), m.N)
 }

@@ -391,9 +391,9 @@ func (a *Ansatz) LogPsi(ws *Workspace, phi []float64) float64 {
 	return u
 }
 
-// LocalTerms returns u_loc (everything but the Gaussian part) and writes its phi-gradient into
-// grad; with a nil grad it only returns the value. Samplers that integrate the Gaussian part
-// exactly in Fourier space use it.
+// LocalTerms returns u_loc = u + (1/2) sum_k K(k)|phi_k|^2/N, everything but the Gaussian part of
+// kernel K = Kernel(), and writes its phi-gradient into grad; with a nil grad it only returns the
+// value. Samplers that integrate the Gaussian part exactly in Fourier space use it.
 func (a *Ansatz) LocalTerms(ws *Workspace, phi, grad []float64) float64 {
 	u, _ := a.eval(ws, phi, request{value: true, grad: grad})
 	return u

@@ -44,6 +44,13 @@
 // k = 0 alone. With c = 0, B = 1 and A = M^2 this is the Hartree kernel; at lambda = 0 with
 // M^2 = m2 it is the exact free ground state.
 //
+// Samplers integrate a Gaussian part exactly and treat the rest as forces. Which quadratic form
+// they get is a choice: Kernel returns the fixed reference w(k) whenever there are local terms,
+// and g - w then counts among the local terms (GaussianKernel returns g). Near criticality the
+// optimum softens g at small momenta and confines those modes by the quartic terms instead; a
+// mass matrix that followed g there made leapfrog steps fail, while w keeps matching the
+// state's fluctuations at every scale.
+//
 // # Local functions
 //
 // At rung s (RG time t_s) the input is the flowed field in units of its standard deviation under
