@@ -176,12 +176,12 @@ type Ansatz struct {
 	cfg    Config
 	rungs  []rung // the whole ladder; rungs 0..nLocal-1 carry local terms
 	nLocal int
-	slots  int   // P = 2*dim + 1
-	patch  []int // patch[x*P+i]: the site in slot i of the patch at x
-	nb     []int // forward neighbours, nb[x*dim+mu]
-	neg    []int // neg[k]: the index of -k
-	nGauss int   // log A, B and the bands
-	catOff int   // offset of cat.a, cat.b (-1 without local terms)
+	slots  int     // P = 2*dim + 1
+	slot   [][]int // slot[i][x]: the site in slot i of the patch at x (slot[1+2mu] is x + e_mu)
+	runs   [][]run // runs[i]: slot i as contiguous runs, y = slot[i][x] = x - r.x + r.y
+	neg    []int   // neg[k]: the index of -k
+	nGauss int     // log A, B and the bands
+	catOff int     // offset of cat.a, cat.b (-1 without local terms)
 	catY   float64
 	wallR  float64 // R
 	wallI  float64 // 1/rho
@@ -233,7 +233,7 @@ func New(m *hamiltonian.Model, cfg Config) (*Ansatz, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mera: Hartree initialisation: %w", err)
 	}
-	a := &Ansatz{model: m, cfg: cfg, slots: 2*m.Dim + 1, nb: m.Neighbors()}
+	a := &Ansatz{model: m, cfg: cfg, slots: 2*m.Dim + 1}
 	a.nLocal = cfg.Scales
 	if cfg.Scales == -1 {
 		a.nLocal = len(times)
@@ -308,13 +308,20 @@ func ladder(L int, cfg Config) ([]float64, error) {
 func (a *Ansatz) buildGeometry() {
 	m := a.model
 	P := a.slots
-	a.patch = make([]int, m.N*P)
+	a.slot = make([][]int, P)
+	for i := range a.slot {
+		a.slot[i] = make([]int, m.N)
+	}
 	for x := 0; x < m.N; x++ {
-		a.patch[x*P] = x
+		a.slot[0][x] = x
 		for mu := 0; mu < m.Dim; mu++ {
-			a.patch[x*P+1+2*mu] = m.Neighbor(x, mu, true)
-			a.patch[x*P+2+2*mu] = m.Neighbor(x, mu, false)
+			a.slot[1+2*mu][x] = m.Neighbor(x, mu, true)
+			a.slot[2+2*mu][x] = m.Neighbor(x, mu, false)
 		}
+	}
+	a.runs = make([][]run, P)
+	for i, sl := range a.slot {
+		a.runs[i] = runsOf(sl)
 	}
 	a.neg = make([]int, m.N)
 	c := make([]int, m.Dim)
@@ -325,6 +332,23 @@ func (a *Ansatz) buildGeometry() {
 		}
 		a.neg[k] = m.Site(c)
 	}
+}
+
+// run is a stretch of sites x = x0 .. x0+n-1 whose partners are y0 .. y0+n-1.
+type run struct{ x, y, n int }
+
+// runsOf splits the map x -> y[x] into contiguous runs.
+func runsOf(y []int) []run {
+	var rs []run
+	for x := 0; x < len(y); {
+		r := run{x: x, y: y[x], n: 1}
+		for x+r.n < len(y) && y[x+r.n] == r.y+r.n {
+			r.n++
+		}
+		rs = append(rs, r)
+		x += r.n
+	}
+	return rs
 }
 
 // buildRungs computes each rung's flow, its standard deviation under the reference Gaussian and
@@ -372,9 +396,9 @@ func (a *Ansatz) buildRungs(times []float64) {
 		}
 		r.cslot = make([]float64, P*P)
 		for i := 0; i < P; i++ {
-			m.Coords(a.patch[i], ci)
+			m.Coords(a.slot[i][0], ci)
 			for j := 0; j < P; j++ {
-				m.Coords(a.patch[j], cj)
+				m.Coords(a.slot[j][0], cj)
 				d := make([]int, m.Dim)
 				for mu := range d {
 					d[mu] = ci[mu] - cj[mu]
