@@ -244,6 +244,7 @@ func TestNoAllocations(t *testing.T) {
 	for name, f := range map[string]func(){
 		"LogPsi":        func() { a.LogPsi(ws, phi) },
 		"LocalTerms":    func() { a.LocalTerms(ws, phi, grad) },
+		"LocalGrad":     func() { a.LocalGrad(ws, phi, grad) },
 		"Derivs":        func() { a.Derivs(ws, phi, grad, nil) },
 		"Derivs with O": func() { a.Derivs(ws, phi, grad, o) },
 	} {
