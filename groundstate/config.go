@@ -33,8 +33,9 @@ const (
 	DefaultSeed    = 1
 )
 
-// DefaultAnsatz is the ansatz used when Config.Ansatz is nil: local terms at every RG scale.
-var DefaultAnsatz = mera.Config{Scales: -1, Width: 4, Init: "hartree"}
+// DefaultAnsatz is the ansatz used when Config.Ansatz is nil: local terms at every rung of the
+// RG ladder, two logcosh units per rung.
+var DefaultAnsatz = mera.Config{Scales: -1, Width: 2, Init: "hartree"}
 
 // Config is one ground-state computation. Zero values of the method's settings mean their
 // defaults (the constants above and vmc's); the couplings have none, as 0 is a valid value.

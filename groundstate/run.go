@@ -60,9 +60,18 @@ type Result struct {
 	Version  string
 	Host     string
 	CPUs     int
-	Unsaved  []string // run-directory files that could not be written (the result is still whole)
-	Levels   []int    // the ansatz's RG levels
-	Sampling string   // the sampler, in words
+	Unsaved  []string  // run-directory files that could not be written (the result is still whole)
+	Times    []float64 // the RG times of the ansatz's ladder, t = 0 first
+	Sampling string    // the sampler, in words
+}
+
+// LocalRungs is the number of rungs of the RG ladder that carry local terms.
+func (r *Result) LocalRungs() int {
+	s := r.Config.Ansatz.Scales
+	if s < 0 || s > len(r.Times) {
+		return len(r.Times)
+	}
+	return s
 }
 
 // Reference is an exact energy and how it was obtained.
@@ -100,7 +109,7 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 	}
 	seed := cfg.Seed
 	res := &Result{Config: cfg, Gaussian: hart, Started: time.Now(), Version: buildinfo.Version(), CPUs: runtime.NumCPU(),
-		ParamNames: ans.ParamNames(), Levels: ans.Levels()}
+		ParamNames: ans.ParamNames(), Times: ans.Times()}
 	res.Host, _ = os.Hostname()
 	if cp != nil {
 		if err := cp.Validate(wf, cfg.Chains, cfg.vmcConfig()); err != nil {

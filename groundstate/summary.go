@@ -39,37 +39,37 @@ type Summary struct {
 	Chi            *float64 `json:"chi"` // N (<M^2> - <|M|>^2)
 	ChiErr         *float64 `json:"chi_err"`
 	// Gap is the variational gap to the Z2-odd sector (GapMethod says how it was obtained).
-	Gap            *float64 `json:"gap"`
-	GapErr         *float64 `json:"gap_err"`
-	GapMethod      string   `json:"gap_method,omitempty"`
-	TauInt         *float64 `json:"tau_int"`   // of E_loc, in samples per chain
-	ESSPerS        *float64 `json:"ess_per_s"` // effective samples of E_loc per second of measurement
-	AbsMTau        *float64 `json:"abs_m_tau_int"`
-	AbsMESSPerS    *float64 `json:"abs_m_ess_per_s"`
-	MeasureSeconds float64  `json:"measure_seconds"`
-	TrainSeconds   float64  `json:"bridge_training_seconds,omitempty"` // the learned bridge score's, over the run
-	ESS            *float64 `json:"ess"`                               // effective samples of E_loc in the measurement
-	RHat           *float64 `json:"r_hat"`                             // split-R-hat of E_loc across chains
-	Reliable       bool     `json:"reliable"`
-	Samples        int      `json:"samples"`
-	MeasureCut     bool     `json:"measurement_interrupted,omitempty"`
-	Iterations     int      `json:"iterations"`
-	ResumedFrom    int      `json:"resumed_from,omitempty"`
-	Seconds        float64  `json:"seconds"`
-	Status         string   `json:"status"`
-	Stopped        string   `json:"stopped,omitempty"` // why the optimisation ended early
-	Seed           uint64   `json:"seed"`
-	Optimizer      string   `json:"optimizer"`
-	SamplerName    string   `json:"sampler"`
-	Sampling       string   `json:"sampling"` // the sampler in words
-	Scales         int      `json:"scales"`
-	Width          int      `json:"width"`
-	Init           string   `json:"init"`
-	Params         int      `json:"params"`
-	Levels         []int    `json:"levels"`
-	Depths         []Depth  `json:"bridge_depths,omitempty"`
-	Unsaved        []string `json:"unsaved,omitempty"`
-	Version        string   `json:"version"`
+	Gap            *float64  `json:"gap"`
+	GapErr         *float64  `json:"gap_err"`
+	GapMethod      string    `json:"gap_method,omitempty"`
+	TauInt         *float64  `json:"tau_int"`   // of E_loc, in samples per chain
+	ESSPerS        *float64  `json:"ess_per_s"` // effective samples of E_loc per second of measurement
+	AbsMTau        *float64  `json:"abs_m_tau_int"`
+	AbsMESSPerS    *float64  `json:"abs_m_ess_per_s"`
+	MeasureSeconds float64   `json:"measure_seconds"`
+	TrainSeconds   float64   `json:"bridge_training_seconds,omitempty"` // the learned bridge score's, over the run
+	ESS            *float64  `json:"ess"`                               // effective samples of E_loc in the measurement
+	RHat           *float64  `json:"r_hat"`                             // split-R-hat of E_loc across chains
+	Reliable       bool      `json:"reliable"`
+	Samples        int       `json:"samples"`
+	MeasureCut     bool      `json:"measurement_interrupted,omitempty"`
+	Iterations     int       `json:"iterations"`
+	ResumedFrom    int       `json:"resumed_from,omitempty"`
+	Seconds        float64   `json:"seconds"`
+	Status         string    `json:"status"`
+	Stopped        string    `json:"stopped,omitempty"` // why the optimisation ended early
+	Seed           uint64    `json:"seed"`
+	Optimizer      string    `json:"optimizer"`
+	SamplerName    string    `json:"sampler"`
+	Sampling       string    `json:"sampling"` // the sampler in words
+	Scales         int       `json:"scales"`
+	Width          int       `json:"width"`
+	Init           string    `json:"init"`
+	Params         int       `json:"params"`
+	RGTimes        []float64 `json:"rg_times"`
+	Depths         []Depth   `json:"bridge_depths,omitempty"`
+	Unsaved        []string  `json:"unsaved,omitempty"`
+	Version        string    `json:"version"`
 }
 
 // GapMethodVariational names the variational gap estimator in outputs.
@@ -99,7 +99,7 @@ func (r *Result) Summary() Summary {
 		RHat: opt(e.Energy.RHat), Reliable: !e.Energy.Unreliable, Samples: e.Samples, MeasureCut: e.Interrupted,
 		Iterations: r.Iterations, ResumedFrom: r.ResumedFrom, Seconds: r.Seconds, Status: r.Status.String(),
 		Seed: c.Seed, Optimizer: c.Optimizer, SamplerName: c.Sampler, Sampling: r.Sampling, Scales: c.Ansatz.Scales, Width: c.Ansatz.Width,
-		Init: c.Ansatz.Init, Params: len(r.Params), Levels: r.Levels, Unsaved: r.Unsaved, Version: r.Version}
+		Init: c.Ansatz.Init, Params: len(r.Params), RGTimes: r.Times, Unsaved: r.Unsaved, Version: r.Version}
 	if r.Status.Early() {
 		s.Stopped = r.Reason
 	}

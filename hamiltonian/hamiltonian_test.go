@@ -14,7 +14,7 @@ func TestFreeEnergy32x32(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = 1118.484118259315 // DESIGN.md section 2
+	const want = 1118.484118259315 // docs/physics.md, "Exact results"
 	if got := f.Energy(); math.Abs(got-want) > 1e-9*want {
 		t.Fatalf("E0 = %.15g, want %.15g", got, want)
 	}
@@ -75,7 +75,7 @@ func TestGradientMatchesFiniteDifference(t *testing.T) {
 }
 
 // The gradient term counts each forward bond once per site: on L = 2 the same pair twice, on
-// L = 1 nothing (DESIGN.md section 1).
+// L = 1 nothing (docs/physics.md).
 func TestGradientTermConventions(t *testing.T) {
 	m1, _ := NewModel(1, 2, 1, 0)
 	if v := m1.Potential([]float64{2}); v != 2 {

@@ -8,7 +8,7 @@ import (
 )
 
 // Hartree is the best translation-invariant Gaussian state
-// Psi ~ exp(-(1/2)(phi-v)^T G (phi-v)) with G_k = sqrt(p_k^2 + M^2) (DESIGN.md section 2).
+// Psi ~ exp(-(1/2)(phi-v)^T G (phi-v)) with G_k = sqrt(p_k^2 + M^2) (docs/physics.md, "Exact results").
 // Its energy is an upper bound on E0 and equals E0 at lambda = 0.
 type Hartree struct {
 	Energy float64   // <H> in this state

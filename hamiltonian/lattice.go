@@ -1,4 +1,4 @@
-// Package hamiltonian defines the lattice scalar phi^4 Hamiltonian of DESIGN.md section 1
+// Package hamiltonian defines the lattice scalar phi^4 Hamiltonian of docs/physics.md
 // (geometry, couplings, potential and its gradient) and the results that are known exactly or
 // in closed form for it: the free theory at any size and the Gaussian-variational (Hartree)
 // bound. It imports nothing of the project, so every other package can lean on it.

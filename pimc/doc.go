@@ -1,4 +1,4 @@
-// Package pimc computes the ground-state energy E0 of the lattice phi^4 Hamiltonian (DESIGN.md
+// Package pimc computes the ground-state energy E0 of the lattice phi^4 Hamiltonian (docs/physics.md
 // section 1) from its Euclidean path integral (section 6), independently of any variational
 // state: a non-variational cross-check of VMC and exact diagonalization at any L.
 //

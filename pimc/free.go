@@ -13,7 +13,7 @@ type SliceExpectations struct {
 }
 
 // FreeSlice returns the exact expectations of the estimators for the free (harmonic) lattice
-// path integral of DESIGN.md section 6 with spatial normal-mode frequencies omega (all > 0, one
+// path integral of docs/samplers.md with spatial normal-mode frequencies omega (all > 0, one
 // per mode, e.g. hamiltonian.FreeTheory.Omega or the Hartree kernel G_k), Lt periodic time
 // slices and spacing eps. It is exact at every eps and beta = Lt*eps, not only in the limit.
 //

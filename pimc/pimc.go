@@ -51,7 +51,7 @@ const (
 // Config sets up a run. Zero values of Samples, Chains, Warmup and Extrapolation take the
 // defaults; Beta = 0 is the automatic beta.
 type Config struct {
-	L, Dim     int     // periodic L^Dim spatial lattice (DESIGN.md section 1)
+	L, Dim     int     // periodic L^Dim spatial lattice (docs/physics.md)
 	M2, Lambda float64 // couplings; Lambda multiplies phi^4/4!
 	// Eps are the time spacings (lattice units of the spatial spacing), at least two distinct.
 	Eps []float64

@@ -14,7 +14,7 @@ import (
 
 var slow = flag.Bool("vqs.slow", false, "run the long physics checks")
 
-// aho is the anharmonic oscillator of DESIGN.md section 2: V = x^2/2 + x^4.
+// aho is the anharmonic oscillator of docs/physics.md, "Exact results": V = x^2/2 + x^4.
 const (
 	ahoM2, ahoLambda = 1.0, 24.0
 	ahoE0            = 0.803770651234274

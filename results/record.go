@@ -85,7 +85,7 @@ type Record struct {
 	Notes string `json:"notes,omitempty"`
 }
 
-// Params are the physical parameters of a run (conventions of shared/DESIGN.md section 1)
+// Params are the physical parameters of a run (conventions of docs/physics.md)
 // and anything else that identifies it (sampler settings, ansatz size, ...) in Extra.
 type Params struct {
 	L      int     `json:"L"`

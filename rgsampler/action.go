@@ -7,7 +7,7 @@ import (
 	"vqs/hamiltonian"
 )
 
-// Phi4 is Euclidean lattice phi^4 theory as a Target with density exp(-S) (DESIGN.md section 6).
+// Phi4 is Euclidean lattice phi^4 theory as a Target with density exp(-S) (docs/physics.md section 6).
 // It holds no buffers, so one Phi4 may serve many goroutines.
 //
 // Two forms share the type:

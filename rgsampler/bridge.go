@@ -167,7 +167,7 @@ func NewReverseKernels(d *Diffusion, kind Reverse, reference []float64, score Sc
 	return rk, nil
 }
 
-// Bridge is one chain of the RG bridge sampler (DESIGN.md section 6) on the joint law
+// Bridge is one chain of the RG bridge sampler (docs/samplers.md) on the joint law
 // p(phi_0) prod_i k(phi_{i+1} | phi_i) of the target and its RG diffusion, whose phi_0
 // marginal is the target. A move at depth j refreshes phi_1..phi_j from the exact forward
 // kernels (a Gibbs step), proposes phi'_{j-1}, ..., phi'_0 from the Gaussian reverse kernels

@@ -1,4 +1,4 @@
-// Package rgsampler samples Euclidean lattice phi^4 field theory (DESIGN.md section 6) and any
+// Package rgsampler samples Euclidean lattice phi^4 field theory (docs/physics.md section 6) and any
 // other smooth lattice density: a Fourier-accelerated HMC baseline and the RG bridge sampler,
 // which treats the exact renormalization-group flow as a diffusion and proposes whole field
 // configurations by running that diffusion backwards with a score (exact for Gaussian targets,

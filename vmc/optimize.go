@@ -40,10 +40,10 @@ func gradient(o *mat.Dense, e []float64) []float64 {
 
 // Defaults of the optimisers, in one place (the CLI registers its flags from them).
 const (
-	DefaultSRShift = 0.05 // SR relative diagonal shift
-	DefaultSREps   = 1e-6 // SR absolute diagonal shift
-	DefaultSRLR    = 0.05 // SR imaginary-time step
-	DefaultAdamLR  = 0.01 // Adam step size
+	DefaultSRShift = 0.001 // SR relative diagonal shift, in units of each parameter's own Var(O)
+	DefaultSREps   = 1e-6  // SR absolute diagonal shift
+	DefaultSRLR    = 0.05  // SR imaginary-time step
+	DefaultAdamLR  = 0.01  // Adam step size
 )
 
 // SR is stochastic reconfiguration (imaginary-time evolution projected on the ansatz):
@@ -72,12 +72,25 @@ func (s SR) Step(o *mat.Dense, e []float64, lr float64) ([]float64, error) {
 	if p <= n {
 		var smat mat.SymDense
 		smat.SymOuterK(inv, o.T())
+		// Solve with the regularised matrix A = S + Shift diag(S) + Eps scaled to unit diagonal,
+		// D^-1 A D^-1 (D^2 = diag A): the same step, but the parameters' O can differ by many
+		// orders of magnitude in spread, and unscaled that alone makes A numerically singular.
+		scale := make([]float64, p)
 		for i := 0; i < p; i++ {
-			smat.SetSym(i, i, smat.At(i, i)*(1+shift)+eps)
+			scale[i] = 1 / math.Sqrt(smat.At(i, i)*(1+shift)+eps)
+		}
+		for i := 0; i < p; i++ {
+			for j := i; j < p; j++ {
+				v := smat.At(i, j) * scale[i] * scale[j]
+				if i == j {
+					v = 1
+				}
+				smat.SetSym(i, j, v)
+			}
 		}
 		f := gradient(o, e)
 		for i := range f {
-			f[i] *= -lr / 2
+			f[i] *= -lr / 2 * scale[i]
 		}
 		var ch mat.Cholesky
 		if ok := ch.Factorize(&smat); !ok {
@@ -87,7 +100,11 @@ func (s SR) Step(o *mat.Dense, e []float64, lr float64) ([]float64, error) {
 		if err := ch.SolveVecTo(&d, mat.NewVecDense(p, f)); err != nil {
 			return nil, fmt.Errorf("vmc: SR solve: %w", err)
 		}
-		return d.RawVector().Data, nil
+		out := d.RawVector().Data
+		for i := range out {
+			out[i] *= scale[i]
+		}
+		return out, nil
 	}
 	// Sample space: T = X X^T (n x n), X = o / sqrt(n).
 	var t mat.SymDense

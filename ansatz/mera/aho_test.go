@@ -3,11 +3,10 @@ package mera
 import (
 	"flag"
 	"math"
-	"strings"
 	"testing"
 )
 
-// ahoE0 is the ground-state energy of H = p^2/2 + x^2/2 + x^4 (DESIGN.md section 2).
+// ahoE0 is the ground-state energy of H = p^2/2 + x^2/2 + x^4 (docs/physics.md, "Exact results").
 const ahoE0 = 0.803770651234274
 
 // quadrature evaluates <H> = int Psi^2 E_loc / int Psi^2 and its gradient
@@ -70,48 +69,21 @@ func (q *quadrature) energy(grad []float64) float64 {
 	return e
 }
 
-// optimizeAHO minimises the quadrature energy of the L = 1 ansatz over theta with BFGS. The
-// sign-constrained c4, c6 are optimised as -y^2 so that the objective stays smooth.
+// optimizeAHO minimises the quadrature energy of the L = 1 ansatz over theta with BFGS.
 func optimizeAHO(t *testing.T, width, iters int) (*Ansatz, float64) {
 	m := mustModel(t, 1, 1, 1, 24)
 	a := mustNew(t, m, Config{Scales: -1, Width: width})
 	q := newQuadrature(a, 5, 301)
-	names := a.ParamNames()
-	neg := make([]bool, len(names))
-	for i, n := range names {
-		neg[i] = strings.HasSuffix(n, ".c4") || strings.HasSuffix(n, ".c6")
-	}
-	toTheta := func(y []float64) []float64 {
-		th := make([]float64, len(y))
-		for i, v := range y {
-			th[i] = v
-			if neg[i] {
-				th[i] = -v * v
-			}
-		}
-		return th
-	}
-	y := a.Params(nil)
-	for i := range y {
-		if neg[i] {
-			y[i] = 0.1
-		}
-	}
 	set := func(y []float64) {
-		if err := a.SetParams(toTheta(y)); err != nil {
+		if err := a.SetParams(y); err != nil {
 			t.Fatal(err)
 		}
 	}
 	obj := func(y, g []float64) float64 {
 		set(y)
-		e := q.energy(g)
-		for i := range g {
-			if neg[i] {
-				g[i] *= -2 * y[i]
-			}
-		}
-		return e
+		return q.energy(g)
 	}
+	y := a.Params(nil)
 	x, done := bfgs(obj, y, iters)
 	t.Logf("width %d: %d BFGS iterations", width, done)
 	set(x)
@@ -142,10 +114,10 @@ func TestAnharmonicOscillator(t *testing.T) {
 	}
 }
 
-// At L = 1 the Hartree start is the Gaussian of frequency M = 2 with E = 0.8125 (DESIGN.md).
+// At L = 1 the Hartree start is the Gaussian of frequency M = 2 with E = 0.8125 (docs/physics.md).
 func TestAnharmonicHartreeStart(t *testing.T) {
 	a := mustNew(t, mustModel(t, 1, 1, 1, 24), Config{Scales: -1, Width: 2})
-	if g := a.Kernel()[0]; math.Abs(g-2) > 1e-12 {
+	if g := a.GaussianKernel()[0]; math.Abs(g-2) > 1e-12 {
 		t.Errorf("g = %v, want M = 2", g)
 	}
 	if e := newQuadrature(a, 8, 801).energy(nil); math.Abs(e-0.8125) > 1e-12 {

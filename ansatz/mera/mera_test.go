@@ -30,55 +30,97 @@ func mustNew(t testing.TB, m *hamiltonian.Model, cfg Config) *Ansatz {
 	return a
 }
 
-func TestLevels(t *testing.T) {
-	cases := map[int][]int{1: {1}, 2: {2, 1}, 3: {3, 1}, 6: {6, 3, 1}, 8: {8, 4, 2, 1}, 12: {12, 6, 3, 1},
-		32: {32, 16, 8, 4, 2, 1}, 5: {5, 1}}
-	for L, want := range cases {
-		for dim := 1; dim <= 3; dim++ {
-			if dim == 3 && L > 8 {
-				continue
+// The default ladder is 0 and about one time per factor 2 from 0.3 to L/2; the options move
+// its ends and set its length.
+func TestLadder(t *testing.T) {
+	for _, c := range []struct {
+		L    int
+		cfg  Config
+		want []float64
+	}{
+		{32, Config{}, []float64{0, 0.3, 0.3 * math.Pow(16/0.3, 1.0/6), 0, 0, 0, 0, 16}},
+		{8, Config{}, []float64{0, 0.3, 0, 0, 0, 4}},
+		{1, Config{}, []float64{0, 0.3, 0.5}},
+		{16, Config{TMin: 1, TMax: 4, Rungs: 3}, []float64{0, 1, 2, 4}},
+		{16, Config{TMin: 2, TMax: 2}, []float64{0, 2}},
+		{16, Config{TMin: 0.5, Rungs: 1}, []float64{0, 0.5}},
+	} {
+		got, err := ladder(c.L, c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("L=%d %+v: times %v, want %d of them", c.L, c.cfg, got, len(c.want))
+			continue
+		}
+		ratio := 0.0
+		for i, w := range c.want {
+			if w != 0 && math.Abs(got[i]-w) > 1e-12*w {
+				t.Errorf("L=%d %+v: t_%d = %v, want %v (all %v)", c.L, c.cfg, i, got[i], w, got)
 			}
-			a := mustNew(t, mustModel(t, L, dim, 1, 0), Config{Scales: -1, Width: 1})
-			if got := a.Levels(); !slices.Equal(got, want) {
-				t.Errorf("L=%d dim=%d: levels %v, want %v", L, dim, got, want)
+			if i >= 2 {
+				r := got[i] / got[i-1]
+				if ratio != 0 && math.Abs(r-ratio) > 1e-9*r {
+					t.Errorf("L=%d %+v: not geometric: %v", c.L, c.cfg, got)
+				}
+				ratio = r
 			}
 		}
+		if got[0] != 0 {
+			t.Errorf("L=%d %+v: t_0 = %v", c.L, c.cfg, got[0])
+		}
+	}
+	a := mustNew(t, mustModel(t, 16, 2, 1, 1), Config{Scales: 3, Width: 1})
+	if tt := a.Times(); len(tt) != 7 || a.LocalScales() != 3 {
+		t.Errorf("Times %v, LocalScales %d", tt, a.LocalScales())
 	}
 }
 
 func TestConfigErrors(t *testing.T) {
 	m := mustModel(t, 8, 2, 1, 1)
 	bad := []Config{
-		{Scales: 5, Width: 2},  // only 4 levels
+		{Scales: 7, Width: 2},  // the default 8x8 ladder has 6 rungs
 		{Scales: -2, Width: 2}, // meaningless
-		{Scales: 1, Width: 0},  // local terms without units
-		{Scales: -1, Width: -1},
+		{Scales: 1, Width: -1},
 		{Scales: 0, Init: "random"},
+		{Scales: -1, TMin: 2, TMax: 1},
+		{Scales: -1, TMin: -1},
+		{Scales: -1, Rungs: -1},
+		{Scales: -1, RefMass: -1},
+		{Scales: -1, RefMass: math.Inf(1)},
+		{Scales: -1, TMax: math.Inf(1)},
 	}
 	for _, c := range bad {
 		if _, err := New(m, c); err == nil {
 			t.Errorf("New(%+v) accepted an invalid config", c)
 		}
 	}
-	for _, c := range []Config{{Scales: 0}, {Scales: 4, Width: 1}, {Scales: -1, Width: 3, Init: "product"}} {
+	for _, c := range []Config{{Scales: 0}, {Scales: 6, Width: 1}, {Scales: -1, Width: 3, Init: "product"},
+		{Scales: 1}, {Scales: -1, TMin: 0.5, TMax: 2, Rungs: 2, RefMass: 0.7}} {
 		if _, err := New(m, c); err != nil {
 			t.Errorf("New(%+v): %v", c, err)
 		}
 	}
 }
 
-// The parameter count follows from the layout: log A, B, one band per level, and per local
-// level (Width units, +1 cat unit at the top) x (1 + 2 dim + 1) + c4 + c6.
+// The parameter count follows from the layout: log A, B, one band per octave, per rung with
+// local terms 4 polynomial coefficients and Width units of 1 + (2 dim + 1) parameters, and the
+// two of the cat unit.
 func TestParamLayout(t *testing.T) {
 	m := mustModel(t, 8, 2, 1, 1)
-	for _, c := range []struct{ scales, want int }{
-		{0, 2 + 4},
-		{2, 2 + 4 + 2*(3*6+2)},
-		{-1, 2 + 4 + 4*(3*6+2) + 6},
+	nb := len(mustNew(t, m, Config{}).bands)
+	if nb != 4 {
+		t.Errorf("8x8 has %d bands, want 4", nb)
+	}
+	for _, c := range []struct{ scales, width, want int }{
+		{0, 3, 2 + nb},
+		{1, 0, 2 + nb + 4 + 2},
+		{2, 3, 2 + nb + 2*(4+3*6) + 2},
+		{-1, 3, 2 + nb + 6*(4+3*6) + 2},
 	} {
-		a := mustNew(t, m, Config{Scales: c.scales, Width: 3})
+		a := mustNew(t, m, Config{Scales: c.scales, Width: c.width})
 		if a.NumParams() != c.want || len(a.ParamNames()) != c.want {
-			t.Errorf("Scales=%d: NumParams %d, names %d, want %d", c.scales, a.NumParams(), len(a.ParamNames()), c.want)
+			t.Errorf("Scales=%d Width=%d: NumParams %d, names %d, want %d", c.scales, c.width, a.NumParams(), len(a.ParamNames()), c.want)
 		}
 		names := a.ParamNames()
 		seen := map[string]bool{}
@@ -116,17 +158,26 @@ func TestSetParams(t *testing.T) {
 		if err := a.SetParams(th); err != nil {
 			t.Fatal(err)
 		}
-		for k, g := range a.Kernel() {
+		for k, g := range a.GaussianKernel() {
 			if !(g > 0) || math.IsInf(g, 0) {
 				t.Fatalf("g(%d) = %v", k, g)
 			}
 		}
 		got := a.Params(th[:0])
 		for i, n := range names {
-			poly := strings.HasSuffix(n, ".c4") || strings.HasSuffix(n, ".c6")
-			if (poly && got[i] > 0) || (n == "gauss.B" && got[i] < 0) {
+			local := !strings.HasPrefix(n, "gauss.")
+			if (local && math.Abs(got[i]) > maxLocal) || (n == "gauss.B" && got[i] < 0) {
 				t.Fatalf("%s = %v after clamping", n, got[i])
 			}
+		}
+		// Every evaluation stays finite at a field where Psi lives.
+		ws := a.NewWorkspace()
+		phi := randomField(rng, m.N)
+		grad := make([]float64, m.N)
+		o := make([]float64, a.NumParams())
+		u, lap := a.Derivs(ws, phi, grad, o)
+		if !finite(u) || !finite(lap) || !finite(grad...) || !finite(o...) {
+			t.Fatalf("non-finite evaluation after SetParams of extreme values: u %v lap %v", u, lap)
 		}
 	}
 	// Params reuses dst.
@@ -149,17 +200,28 @@ func randomize(t testing.TB, a *Ansatz, rng *rand.Rand) {
 			th[i] = 0.3 + rng.Float64()
 		case strings.HasPrefix(n, "gauss.c"):
 			th[i] = 0.6 * (rng.Float64() - 0.5)
-		case strings.HasSuffix(n, ".c4"), strings.HasSuffix(n, ".c6"):
-			th[i] = -0.05 - 0.2*rng.Float64()
+		case strings.HasSuffix(n, ".c4"), strings.HasSuffix(n, ".n31"), strings.HasSuffix(n, ".n22"):
+			th[i] = 0.2 * (rng.Float64() - 0.5)
+		case strings.HasSuffix(n, ".c6"):
+			th[i] = 0.02 * (rng.Float64() - 0.5)
 		case strings.HasSuffix(n, ".a"):
 			th[i] = 2 * (rng.Float64() - 0.5)
-		default: // logcosh weights
-			th[i] = 1.5 * rng.NormFloat64()
+		default: // logcosh weights and cat.b
+			th[i] = 1.5 * rng.NormFloat64() / math.Sqrt(float64(a.slots))
 		}
 	}
 	if err := a.SetParams(th); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func finite(xs ...float64) bool {
+	for _, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func randomField(rng *rand.Rand, n int) []float64 {
@@ -191,10 +253,19 @@ func fdCases() []fdCase {
 			cs = append(cs, fdCase{L, dim, -1})
 		}
 	}
-	// Partial hierarchies (no cat unit, chain rule through levels without local terms), and
-	// the duplicate-slot levels in three dimensions.
-	cs = append(cs, fdCase{8, 2, 2}, fdCase{6, 1, 1}, fdCase{4, 3, -1}, fdCase{2, 3, -1})
+	// Partial ladders (odd and even numbers of rungs with t > 0, t = 0 alone), and the
+	// coinciding slots of small lattices in three dimensions.
+	cs = append(cs, fdCase{8, 2, 2}, fdCase{8, 2, 3}, fdCase{6, 1, 1}, fdCase{4, 3, -1}, fdCase{2, 3, -1})
 	return cs
+}
+
+// fdField is a random field inside the confining wall (TestWall tests the wall).
+func fdField(a *Ansatz, rng *rand.Rand) []float64 {
+	phi := randomField(rng, a.Model().N)
+	for i, v := range phi {
+		phi[i] = math.Max(-0.9*a.wallR, math.Min(0.9*a.wallR, v))
+	}
+	return phi
 }
 
 // TestFieldDerivatives checks du/dphi and the Laplacian of Derivs, and LocalTerms and its
@@ -207,7 +278,7 @@ func TestFieldDerivatives(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(ci), 7))
 			randomize(t, a, rng)
 			ws := a.NewWorkspace()
-			phi := randomField(rng, m.N)
+			phi := fdField(a, rng)
 			n := m.N
 			grad := make([]float64, n)
 			u, lap := a.Derivs(ws, phi, grad, nil)
@@ -288,7 +359,7 @@ func TestParamDerivatives(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(ci), 11))
 			randomize(t, a, rng)
 			ws := a.NewWorkspace()
-			phi := randomField(rng, m.N)
+			phi := fdField(a, rng)
 			o := make([]float64, a.NumParams())
 			logDerivParams(a, ws, phi, o)
 			th := a.Params(nil)
@@ -320,12 +391,12 @@ func TestParamDerivatives(t *testing.T) {
 	}
 }
 
-// The L = 1 and L = 2 coarse lattices put one site in several slots: the Laplacian must count
-// the cross terms. With one unit, w = (1, 1, 1) on a single site (dim 1), f = a logcosh(3 phi),
-// so d2f/dphi2 = 9 a sech^2(3 phi), nine times the diagonal-only value.
+// On L = 1 every slot of the patch is the same site: the Laplacian must count the cross terms.
+// With one unit, w = (1, 1, 1) on a single site (dim 1), f = a logcosh(3 z) with z = phi/sigma_0,
+// so d2f/dphi2 = 9 a sech^2(3 z)/sigma_0^2, nine times the diagonal-only value.
 func TestDuplicateSlotsClosedForm(t *testing.T) {
 	m := mustModel(t, 1, 1, 1, 0)
-	a := mustNew(t, m, Config{Scales: -1, Width: 1})
+	a := mustNew(t, m, Config{Scales: 1, Width: 1})
 	th := a.Params(nil)
 	for i := range th {
 		th[i] = 0
@@ -347,15 +418,16 @@ func TestDuplicateSlotsClosedForm(t *testing.T) {
 	phi := []float64{0.3}
 	grad := make([]float64, 1)
 	u, lap := a.Derivs(ws, phi, grad, nil)
-	z := 3 * phi[0]
+	sigma := math.Sqrt(0.5) // the free oscillator of frequency 1
+	z := 3 * phi[0] / sigma
 	sech := 1 / math.Cosh(z)
 	if want := -0.5*phi[0]*phi[0] + 0.7*math.Log(math.Cosh(z)); math.Abs(u-want) > 1e-14 {
 		t.Errorf("u = %v, want %v", u, want)
 	}
-	if want := -phi[0] + 0.7*3*math.Tanh(z); math.Abs(grad[0]-want) > 1e-14 {
+	if want := -phi[0] + 0.7*3*math.Tanh(z)/sigma; math.Abs(grad[0]-want) > 1e-14 {
 		t.Errorf("du = %v, want %v", grad[0], want)
 	}
-	if want := -1 + 0.7*9*sech*sech; math.Abs(lap-want) > 1e-14 {
+	if want := -1 + 0.7*9*sech*sech/(sigma*sigma); math.Abs(lap-want) > 1e-13 {
 		t.Errorf("lap = %v, want %v", lap, want)
 	}
 }
@@ -369,7 +441,7 @@ func TestDerivsWithAndWithoutO(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(ci), 13))
 		randomize(t, a, rng)
 		ws := a.NewWorkspace()
-		phi := randomField(rng, m.N)
+		phi := fdField(a, rng)
 		grad, grad2 := make([]float64, m.N), make([]float64, m.N)
 		o := make([]float64, a.NumParams())
 		u, lap := a.Derivs(ws, phi, grad, o)
@@ -394,13 +466,26 @@ func TestDerivsWithAndWithoutO(t *testing.T) {
 	}
 }
 
-// The bands are a partition of unity, the top band alone owns k = 0, and band s peaks at
-// |p| = 2^-s p_max, so a common band amplitude c only rescales the kernel by e^c.
+// The bands are a partition of unity, the top band holds k = 0 alone, every band holds some
+// momentum (no dead parameters), and band s peaks at |p| = 2^-s p_max, so a common band
+// amplitude c only rescales the kernel by e^c.
 func TestBands(t *testing.T) {
-	for _, c := range []struct{ L, dim int }{{32, 2}, {8, 2}, {6, 1}, {3, 2}, {1, 1}, {8, 3}} {
+	for _, c := range []struct{ L, dim int }{{32, 2}, {8, 2}, {6, 1}, {3, 2}, {1, 1}, {8, 3}, {2, 1}, {2, 2}, {2, 3}, {4, 2}, {16, 2}, {64, 1}} {
 		m := mustModel(t, c.L, c.dim, 1, 0)
 		a := mustNew(t, m, Config{Scales: 0})
 		top := len(a.bands) - 1
+		for s, b := range a.bands {
+			used := false
+			for k, v := range b {
+				used = used || v > 1e-6
+				if s == top && k != 0 && v != 0 {
+					t.Errorf("%+v: top band holds k = %d (%v)", c, k, v)
+				}
+			}
+			if !used {
+				t.Errorf("%+v: band %d of %d holds no momentum", c, s, len(a.bands))
+			}
+		}
 		for k := 0; k < m.N; k++ {
 			sum := 0.0
 			for s, b := range a.bands {
@@ -432,7 +517,7 @@ func TestBands(t *testing.T) {
 		if err := a.SetParams(th); err != nil {
 			t.Fatal(err)
 		}
-		for k, g := range a.Kernel() {
+		for k, g := range a.GaussianKernel() {
 			if want := math.Sqrt(0.8+0.6*a.p2[k]) * math.Exp(0.3); math.Abs(g-want) > 1e-14*want {
 				t.Errorf("%+v: g(%d) = %v, want %v", c, k, g, want)
 			}

@@ -3,6 +3,7 @@ package mera
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -10,7 +11,8 @@ import (
 	"vqs/internal/latfft"
 )
 
-// At lambda = 0 the Hartree start is the exact free ground state, so E_loc is E0 at every phi.
+// At lambda = 0 the Hartree start is the exact free ground state, so E_loc is E0 at every phi
+// inside the confining wall.
 func TestFreeTheoryZeroVariance(t *testing.T) {
 	for _, c := range []struct {
 		L  int
@@ -26,9 +28,15 @@ func TestFreeTheoryZeroVariance(t *testing.T) {
 		ws := a.NewWorkspace()
 		rng := rand.New(rand.NewPCG(uint64(c.L), 3))
 		for trial := 0; trial < 5; trial++ {
+			// Fields up to the confining wall (trial 0 is phi = 0), which stops the family
+			// from being exactly Gaussian only beyond eight standard deviations.
 			phi := randomField(rng, m.N)
+			top := 0.0
+			for _, v := range phi {
+				top = math.Max(top, math.Abs(v))
+			}
 			for i := range phi {
-				phi[i] *= float64(trial) // trial 0 is phi = 0
+				phi[i] *= float64(trial) / 4 * 0.99 * a.wallR / top
 			}
 			el := localEnergy(a, ws, phi)
 			if math.Abs(el.Total-e0) > 1e-9*e0 {
@@ -54,7 +62,7 @@ type gaussianSampler struct {
 func newGaussianSampler(a *Ansatz, seed uint64) *gaussianSampler {
 	m := a.Model()
 	k := make([]float64, m.N)
-	for i, g := range a.Kernel() {
+	for i, g := range a.GaussianKernel() {
 		k[i] = 1 / math.Sqrt(2*g)
 	}
 	return &gaussianSampler{plan: latfft.NewPlan(m.L, m.Dim), kernel: k, xi: make([]float64, m.N),
@@ -118,13 +126,13 @@ func TestHartreeStartSymmetric(t *testing.T) {
 		t.Fatal("test point is in the broken phase")
 	}
 	a := mustNew(t, m, Config{Scales: -1, Width: 2})
-	for k, g := range a.Kernel() {
+	for k, g := range a.GaussianKernel() {
 		if math.Abs(g-hr.G[k]) > 1e-12*hr.G[k] {
 			t.Fatalf("g(%d) = %v, Hartree G = %v", k, g, hr.G[k])
 		}
 	}
 	// The closed form used for the other Gaussian starts agrees with SolveHartree here.
-	if e := gaussianEnergy(m, a.Kernel()); math.Abs(e-hr.Energy) > 1e-12*math.Abs(hr.Energy) {
+	if e := gaussianEnergy(m, a.GaussianKernel()); math.Abs(e-hr.Energy) > 1e-12*math.Abs(hr.Energy) {
 		t.Errorf("closed-form Gaussian energy %.15g, Hartree %.15g", e, hr.Energy)
 	}
 	mean, se := meanLocalEnergy(a, 4000, 1, nil)
@@ -136,8 +144,9 @@ func TestHartreeStartSymmetric(t *testing.T) {
 
 // In the broken phase the start is the cat of the two shifted Hartree Gaussians: sampling the
 // two peaks with equal weight gives the Hartree energy (the overlap is exp(-v^2 g(0) N), far
-// below the statistical error here). With Scales short of the top level there is no cat, and
-// the start is the best symmetric Gaussian, whose energy is known in closed form.
+// below the statistical error here), whatever the number of rungs with local terms. Without
+// local terms there is no cat, and the start is the best symmetric Gaussian, whose energy is
+// known in closed form.
 func TestHartreeStartBroken(t *testing.T) {
 	m := mustModel(t, 4, 2, -4, 6)
 	hr, err := hamiltonian.SolveHartree(m)
@@ -147,25 +156,27 @@ func TestHartreeStartBroken(t *testing.T) {
 	if !hr.Broken {
 		t.Fatal("test point is not in the broken phase")
 	}
-	a := mustNew(t, m, Config{Scales: -1, Width: 2})
-	g0 := a.Kernel()[0]
-	if overlap := hr.VEV * hr.VEV * g0 * float64(m.N); overlap < 30 {
-		t.Fatalf("v^2 g(0) N = %v: peaks overlap", overlap)
-	}
-	v := hr.VEV
-	mean, se := meanLocalEnergy(a, 4000, 2, func(phi []float64, sign float64) {
-		for i := range phi {
-			phi[i] += sign * v
+	for _, scales := range []int{-1, 1} {
+		a := mustNew(t, m, Config{Scales: scales, Width: 2})
+		g0 := a.GaussianKernel()[0]
+		if overlap := hr.VEV * hr.VEV * g0 * float64(m.N); overlap < 30 {
+			t.Fatalf("v^2 g(0) N = %v: peaks overlap", overlap)
 		}
-	})
-	t.Logf("cat: <E_loc> = %.6f +- %.6f, Hartree %.6f (v = %.4f)", mean, se, hr.Energy, v)
-	if math.Abs(mean-hr.Energy) > 4*se {
-		t.Errorf("cat: <E_loc> = %.6f +- %.6f, Hartree energy %.6f", mean, se, hr.Energy)
+		v := hr.VEV
+		mean, se := meanLocalEnergy(a, 4000, 2, func(phi []float64, sign float64) {
+			for i := range phi {
+				phi[i] += sign * v
+			}
+		})
+		t.Logf("cat, Scales %d: <E_loc> = %.6f +- %.6f, Hartree %.6f (v = %.4f)", scales, mean, se, hr.Energy, v)
+		if math.Abs(mean-hr.Energy) > 4*se {
+			t.Errorf("cat, Scales %d: <E_loc> = %.6f +- %.6f, Hartree energy %.6f", scales, mean, se, hr.Energy)
+		}
 	}
 
-	b := mustNew(t, m, Config{Scales: 2, Width: 2})
+	b := mustNew(t, m, Config{Scales: 0})
 	want := gaussianEnergy(m, b.Kernel())
-	mean, se = meanLocalEnergy(b, 4000, 3, nil)
+	mean, se := meanLocalEnergy(b, 4000, 3, nil)
 	t.Logf("symmetric fallback: <E_loc> = %.6f +- %.6f, closed form %.6f", mean, se, want)
 	if math.Abs(mean-want) > 4*se {
 		t.Errorf("symmetric fallback: <E_loc> = %.6f +- %.6f, closed form %.6f", mean, se, want)
@@ -192,19 +203,32 @@ func TestProductStart(t *testing.T) {
 	free, _ := hamiltonian.NewFreeTheory(m.Lattice, 1)
 	a := mustNew(t, m, Config{Scales: -1, Width: 2, Init: "product"})
 	want := math.Sqrt(1 + 4.0)
-	for k, g := range a.Kernel() {
+	for k, g := range a.GaussianKernel() {
 		if math.Abs(g-want) > 1e-12 {
 			t.Fatalf("g(%d) = %v, want the constant %v", k, g, want)
 		}
 	}
 	mean, se := meanLocalEnergy(a, 4000, 4, nil)
-	exact := gaussianEnergy(m, a.Kernel())
+	exact := gaussianEnergy(m, a.GaussianKernel())
 	t.Logf("product: <E_loc> = %.6f +- %.6f, closed form %.6f, E0 %.6f", mean, se, exact, free.Energy())
 	if math.Abs(mean-exact) > 4*se {
 		t.Errorf("<E_loc> = %.6f +- %.6f, closed form %.6f", mean, se, exact)
 	}
 	if !(mean-free.Energy() > 10*se) {
 		t.Errorf("product state %.6f +- %.6f not above E0 = %.6f", mean, se, free.Energy())
+	}
+	// The samplers' Gaussian part is the reference dispersion, here the exact free one; the
+	// constant g lives in the local terms. Without local terms it is g itself.
+	for k, p2 := range m.MomentumSquared() {
+		if w := math.Sqrt(p2 + 1); math.Abs(a.Kernel()[k]-w) > 1e-12*w {
+			t.Fatalf("Kernel(%d) = %v, want the free dispersion %v", k, a.Kernel()[k], w)
+		}
+	}
+	b := mustNew(t, m, Config{Scales: 0, Init: "product"})
+	for k, g := range b.Kernel() {
+		if math.Abs(g-want) > 1e-12 {
+			t.Fatalf("Gaussian-only Kernel(%d) = %v, want g = %v", k, g, want)
+		}
 	}
 }
 
@@ -220,6 +244,7 @@ func TestNoAllocations(t *testing.T) {
 	for name, f := range map[string]func(){
 		"LogPsi":        func() { a.LogPsi(ws, phi) },
 		"LocalTerms":    func() { a.LocalTerms(ws, phi, grad) },
+		"LocalGrad":     func() { a.LocalGrad(ws, phi, grad) },
 		"Derivs":        func() { a.Derivs(ws, phi, grad, nil) },
 		"Derivs with O": func() { a.Derivs(ws, phi, grad, o) },
 	} {
@@ -298,6 +323,153 @@ func TestCatIsTwoShiftedGaussians(t *testing.T) {
 		got, want := a.LogPsi(ws, phi)-offset, exact(phi)
 		if math.Abs(got-want) > 1e-10*(1+math.Abs(want)) {
 			t.Errorf("log Psi = %.12g, log(e^u+ + e^u-) = %.12g", got, want)
+		}
+	}
+}
+
+// The flowed fields are e^{-t w} phi / sigma_t, checked against an independent convolution, and
+// e^{-t w} is a positive kernel of total weight e^{-t M_ref} (what the normalizability argument
+// leans on).
+func TestFlowedFields(t *testing.T) {
+	for _, c := range []struct{ L, dim int }{{8, 2}, {5, 2}, {6, 1}, {4, 3}, {2, 2}} {
+		m := mustModel(t, c.L, c.dim, -0.3, 4)
+		a := mustNew(t, m, Config{Scales: -1, Width: 1})
+		ws := a.NewWorkspace()
+		phi := randomField(rand.New(rand.NewPCG(3, uint64(c.L))), m.N)
+		a.LocalTerms(ws, phi, make([]float64, m.N))
+		plan := latfft.NewPlan(m.L, m.Dim)
+		hr, _ := hamiltonian.SolveHartree(m)
+		want := make([]float64, m.N)
+		kern := make([]float64, m.N)
+		delta := make([]float64, m.N)
+		delta[0] = 1
+		resp := make([]float64, m.N)
+		for s, r := range a.rungs {
+			var v2 float64
+			for k, p := range a.p2 {
+				w := math.Sqrt(p + hr.Mass*hr.Mass)
+				kern[k] = math.Exp(-r.t * w)
+				v2 += kern[k] * kern[k] / (2 * w)
+			}
+			sigma := math.Sqrt(v2 / float64(m.N))
+			plan.Convolve(want, phi, kern)
+			for x := range want {
+				if got := ws.z[s][x]; math.Abs(got-want[x]/sigma) > 1e-12*(1+math.Abs(got)) {
+					t.Fatalf("%+v rung %d (t = %v): z(%d) = %v, want %v", c, s, r.t, x, got, want[x]/sigma)
+				}
+			}
+			plan.Convolve(resp, delta, kern)
+			total := 0.0
+			for x, v := range resp {
+				if v < -1e-15 {
+					t.Errorf("%+v t = %v: kernel(%d) = %v < 0", c, r.t, x, v)
+				}
+				total += v
+			}
+			if wt := math.Exp(-r.t * hr.Mass); math.Abs(total-wt) > 1e-12 {
+				t.Errorf("%+v t = %v: kernel weight %v, want e^{-t M} = %v", c, r.t, total, wt)
+			}
+		}
+	}
+}
+
+// The wall is zero inside R and ((|phi|-R)/rho)^8 beyond, with exact derivatives.
+func TestWall(t *testing.T) {
+	m := mustModel(t, 3, 2, 0.5, 2)
+	a := mustNew(t, m, Config{Scales: 1, Width: 0})
+	th := a.Params(nil)
+	for i := a.nGauss; i < len(th); i++ {
+		th[i] = 0 // local terms off: only the wall is left
+	}
+	if err := a.SetParams(th); err != nil {
+		t.Fatal(err)
+	}
+	ws := a.NewWorkspace()
+	rho := 1 / a.wallI
+	phi := make([]float64, m.N)
+	for x := range phi {
+		phi[x] = 0.9 * a.wallR * math.Cos(float64(x))
+	}
+	grad := make([]float64, m.N)
+	if u := a.LocalTerms(ws, phi, grad); u != 0 || slices.Max(grad) != 0 || slices.Min(grad) != 0 {
+		t.Errorf("inside the wall: u_loc = %v, grad %v", u, grad)
+	}
+	phi[2], phi[5] = a.wallR+1.3*rho, -a.wallR-0.4*rho
+	want := -(math.Pow(1.3, 8) + math.Pow(0.4, 8))
+	if u := a.LocalTerms(ws, phi, grad); math.Abs(u-want) > 1e-12*math.Abs(want) {
+		t.Errorf("u_loc = %v, want %v", u, want)
+	}
+	if g, w := grad[2], -8*math.Pow(1.3, 7)/rho; math.Abs(g-w) > 1e-12*math.Abs(w) {
+		t.Errorf("grad = %v, want %v", g, w)
+	}
+	if g, w := grad[5], 8*math.Pow(0.4, 7)/rho; math.Abs(g-w) > 1e-12*math.Abs(w) {
+		t.Errorf("grad = %v, want %v", g, w)
+	}
+	sumG := 0.0
+	for _, g := range a.GaussianKernel() {
+		sumG += g
+	}
+	_, lap := a.Derivs(ws, phi, grad, nil)
+	if w := -sumG - 56*(math.Pow(1.3, 6)+math.Pow(0.4, 6))/(rho*rho); math.Abs(lap-w) > 1e-12*math.Abs(w) {
+		t.Errorf("lap = %v, want %v", lap, w)
+	}
+}
+
+// Psi is normalizable for every parameter vector: far out along every direction tried, log Psi
+// lies below its Gaussian part, and ever further below, even with local coefficients of either
+// sign far larger than an optimisation produces.
+func TestNormalizable(t *testing.T) {
+	for _, c := range []struct{ L, dim int }{{8, 2}, {16, 2}, {1, 1}, {2, 2}, {6, 1}, {4, 3}} {
+		m := mustModel(t, c.L, c.dim, -1, 6)
+		a := mustNew(t, m, Config{Scales: -1, Width: 3})
+		rng := rand.New(rand.NewPCG(uint64(c.L), uint64(c.dim)))
+		ws := a.NewWorkspace()
+		rho := 1 / a.wallI
+		dirs := [][]float64{}
+		uniform, stagger, spike, wave := make([]float64, m.N), make([]float64, m.N), make([]float64, m.N), make([]float64, m.N)
+		coords := make([]int, m.Dim)
+		for x := range uniform {
+			m.Coords(x, coords)
+			uniform[x] = 1
+			stagger[x] = 1
+			for _, n := range coords {
+				if n%2 == 1 {
+					stagger[x] = -stagger[x]
+				}
+			}
+			wave[x] = math.Cos(2 * math.Pi * float64(coords[0]) / float64(m.L))
+		}
+		spike[0] = 1
+		dirs = append(dirs, uniform, stagger, spike, wave)
+		for i := 0; i < 20; i++ {
+			dirs = append(dirs, randomField(rng, m.N))
+		}
+		for trial := 0; trial < 10; trial++ {
+			th := a.Params(nil)
+			for i := a.nGauss; i < len(th); i++ {
+				th[i] = 4 * (rng.Float64() - 0.5)
+			}
+			if err := a.SetParams(th); err != nil {
+				t.Fatal(err)
+			}
+			for d, dir := range dirs {
+				top := 0.0
+				for _, v := range dir {
+					top = math.Max(top, math.Abs(v))
+				}
+				prev := 0.0
+				for _, r := range []float64{1e4, 1e5, 1e6} {
+					phi := make([]float64, m.N)
+					for x, v := range dir {
+						phi[x] = r * rho * v / top
+					}
+					ul := a.LocalTerms(ws, phi, nil)
+					if !(ul < prev) {
+						t.Errorf("%+v trial %d direction %d: u_loc(%g rho) = %v, not below %v", c, trial, d, r, ul, prev)
+					}
+					prev = ul
+				}
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,7 +108,7 @@ measure briefly and print the result so far (exit status 3).`,
 	fl := cmd.Flags()
 	fl.StringVar(&out, "out", "", "run directory for problem.json, checkpoint.json, trace.csv and run.json (created if missing)")
 	fl.StringVar(&store, "store", "", "also add the run to this results store (see vqs results), e.g. runs")
-	fl.BoolVar(&ablation, "ablation", false, "run ansatz variants with the same budget and seed (Gaussian only; local terms on the finest scale only; all scales) and print a comparison table")
+	fl.BoolVar(&ablation, "ablation", false, "run the ansatz variants with the same budget and seed (Gaussian only; local terms at t = 0 only; then one more rung of the RG ladder per row, up to all) and print a comparison table")
 	fl.BoolVar(&resume, "resume", false, "continue the run in --out with its stored settings (--iters, --samples, --measure-samples and the optimizer's flags may be changed)")
 	fl.BoolVar(&force, "force", false, "start over in an --out directory that holds a run, discarding its checkpoint")
 	fl.DurationVar(&timeout, "timeout", 0, "stop the optimization cleanly after this long (e.g. 10m), then measure and save")
@@ -122,14 +123,18 @@ func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 	fl.IntVar(&c.Samples, "samples", vmc.DefaultSamples, "Monte Carlo samples per iteration (all chains together)")
 	fl.IntVar(&c.MeasureSamples, "measure-samples", 0, fmt.Sprintf("samples of the final measurement with frozen parameters (0: %d x --samples)", vmc.DefaultMeasureFactor))
 	fl.IntVar(&c.Chains, "chains", groundstate.DefaultChains, "independent Markov chains, run in parallel on all cores")
-	fl.IntVar(&a.Scales, "scales", groundstate.DefaultAnsatz.Scales, "RG scales with local non-Gaussian terms, from the finest (-1: all; 0: Gaussian only)")
-	fl.IntVar(&a.Width, "width", groundstate.DefaultAnsatz.Width, "hidden (logcosh) units of each local function f_s")
+	fl.IntVar(&a.Scales, "scales", groundstate.DefaultAnsatz.Scales, "rungs of the RG ladder (see --t-min) that carry local non-Gaussian terms, counted from t = 0: 1 = t = 0 only (a local Jastrow factor), k = the k smallest RG times, -1 = all; 0 = Gaussian only")
+	fl.IntVar(&a.Width, "width", groundstate.DefaultAnsatz.Width, "logcosh units of each rung's local function, on the plus-shaped patch of the flowed field (0: polynomials only)")
+	fl.Float64Var(&a.TMin, "t-min", 0, fmt.Sprintf("smallest nonzero RG time of the ladder, in lattice units; the flowed field is phi_t = exp(-t w) phi with w(k) = sqrt(p_k^2 + M_ref^2) (0: %g)", mera.DefaultTMin))
+	fl.Float64Var(&a.TMax, "t-max", 0, "largest RG time of the ladder, in lattice units (0: L/2)")
+	fl.IntVar(&a.Rungs, "rungs", 0, "nonzero RG times, spaced geometrically from --t-min to --t-max; the ladder also has t = 0 (0: round(log2(t-max/t-min)) + 1, about one per factor 2)")
+	fl.Float64Var(&a.RefMass, "ref-mass", 0, "M_ref of the reference dispersion that defines the flowed fields, in lattice units; fixed for the run (0: the Hartree mass; a later run may pass a better one, e.g. a measured gap)")
 	fl.StringVar(&a.Init, "init", groundstate.DefaultAnsatz.Init, "starting state: hartree (the Gaussian-variational optimum) or product (g(k) constant: a deliberately wrong product state)")
 	fl.IntVar(&c.Steps, "steps", groundstate.DefaultSteps, "leapfrog steps per HMC trajectory (total rotation angle pi/2)")
 	fl.StringVar(&c.Optimizer, "optimizer", "sr", "sr (stochastic reconfiguration, natural gradient) or adam")
 	fl.Float64Var(&c.LR, "lr", 0, fmt.Sprintf("learning rate: imaginary-time step for sr, step size for adam (0: %g for sr, %g for adam); cosine-decayed to 1/10 over the second half", vmc.DefaultSRLR, vmc.DefaultAdamLR))
-	fl.Float64Var(&c.SRShift, "sr-shift", vmc.DefaultSRShift, "sr: relative diagonal shift of the S matrix (regularizes poorly sampled directions)")
-	fl.Float64Var(&c.SREps, "sr-eps", vmc.DefaultSREps, "sr: absolute diagonal shift of the S matrix; with a small --sr-shift, 1e-4 damps weakly determined local-term directions (Gaussian-dominated states converge much further with --sr-shift 0.001 --sr-eps 1e-4)")
+	fl.Float64Var(&c.SRShift, "sr-shift", vmc.DefaultSRShift, "sr: relative diagonal shift of the S matrix, in units of each parameter's own variance of O (regularizes poorly sampled directions)")
+	fl.Float64Var(&c.SREps, "sr-eps", vmc.DefaultSREps, "sr: absolute diagonal shift of the S matrix, in units of O^2 (protects parameters whose O barely fluctuates)")
 	fl.StringVar(&c.Sampler, "sampler", groundstate.DefaultSampler, "sampler of |Psi|^2: hmc (Fourier-accelerated, mass matrix = the ansatz's Gaussian part, which it integrates exactly; the fastest, measured) or bridge (RG bridge sampler, exact by Metropolis-Hastings; its score is set by --bridge-score)")
 	fl.StringVar(&c.BridgeScore, "bridge-score", vmc.BridgeScoreLearned, "bridge sampler score: learned (started from the exact diffused score of the Gaussian part, retrained on the chains' samples every iteration), gaussian (the exact score of the Gaussian part) or denoised")
 	fl.IntVar(&c.Levels, "levels", groundstate.DefaultLevels, "bridge sampler: number of RG diffusion steps")
@@ -215,6 +220,10 @@ var configFlags = map[string]func(dst *groundstate.Config, src groundstate.Confi
 	"scales":          func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.Scales = s.Ansatz.Scales },
 	"width":           func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.Width = s.Ansatz.Width },
 	"init":            func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.Init = s.Ansatz.Init },
+	"t-min":           func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.TMin = s.Ansatz.TMin },
+	"t-max":           func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.TMax = s.Ansatz.TMax },
+	"rungs":           func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.Rungs = s.Ansatz.Rungs },
+	"ref-mass":        func(d *groundstate.Config, s groundstate.Config) { d.Ansatz.RefMass = s.Ansatz.RefMass },
 	"chains":          func(d *groundstate.Config, s groundstate.Config) { d.Chains = s.Chains },
 	"sampler":         func(d *groundstate.Config, s groundstate.Config) { d.Sampler = s.Sampler },
 	"bridge-score":    func(d *groundstate.Config, s groundstate.Config) { d.BridgeScore = s.BridgeScore },
@@ -289,6 +298,8 @@ func runAblation(ctx context.Context, cmd *cobra.Command, cfg groundstate.Config
 	}
 	type row struct {
 		Ansatz string              `json:"ansatz"`
+		Rungs  int                 `json:"rungs"`
+		TMax   float64             `json:"t_max"`
 		Result groundstate.Summary `json:"result"`
 	}
 	out := struct {
@@ -297,7 +308,7 @@ func runAblation(ctx context.Context, cmd *cobra.Command, cfg groundstate.Config
 		Bound  float64 `json:"gaussian_energy"`
 	}{Method: "ablation"}
 	for _, r := range rows {
-		out.Rows = append(out.Rows, row{r.Name, r.Result.Summary()})
+		out.Rows = append(out.Rows, row{r.Name, r.Result.LocalRungs(), r.TMax, r.Result.Summary()})
 		out.Bound = r.Result.Gaussian.Energy
 	}
 	if asJSON {
@@ -319,17 +330,31 @@ func printAblation(w io.Writer, cfg groundstate.Config, bound float64, rows []gr
 	if _, err := fmt.Fprintf(w, "ablation at %d^%d, m2 = %g, lambda = %g (Gaussian bound %.8g)\n", c.L, c.Dim, c.M2, c.Lambda, bound); err != nil {
 		return err
 	}
-	tab := [][]string{{"ansatz", "params", "energy", "below bound", "Var(E_loc)"}}
+	if len(rows) > 0 {
+		if _, err := fmt.Fprintf(w, "RG times of the ladder: %s\n", formatTimes(rows[0].Result.Times)); err != nil {
+			return err
+		}
+	}
+	tab := [][]string{{"local terms", "rungs", "params", "energy", "below bound", "Var(E_loc)"}}
 	for _, r := range rows {
 		s := r.Result.Summary()
 		v := "-"
 		if s.Variance != nil {
 			v = fmtEst(*s.Variance, s.VarianceErr)
 		}
-		tab = append(tab, []string{r.Name, fmt.Sprint(s.Params), fmtEst(s.Energy, &s.EnergyErr),
+		tab = append(tab, []string{r.Name, fmt.Sprint(r.Result.LocalRungs()), fmt.Sprint(s.Params), fmtEst(s.Energy, &s.EnergyErr),
 			fmt.Sprintf("%.4g (%.1f sigma)", bound-s.Energy, (bound-s.Energy)/s.EnergyErr), v})
 	}
 	return results.WriteAligned(w, tab)
+}
+
+// formatTimes lists RG times compactly.
+func formatTimes(ts []float64) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = fmt.Sprintf("%.3g", t)
+	}
+	return strings.Join(s, ", ")
 }
 
 func printGroundState(w io.Writer, o groundstate.Summary) error {

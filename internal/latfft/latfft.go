@@ -38,6 +38,7 @@ type Plan struct {
 	rest    int  // N / n0, the number of lines along axis 0
 	nHalf   int  // hn * rest
 	axis0   *line
+	full0   *line        // the complex transform of length n0 along axis 0, for Complex
 	axes    []*line      // per axis >= 1; nil where the side is 1
 	strides []int        // per axis >= 1: its stride in the half spectrum
 	rtw     []complex128 // exp(-2 pi i k/n0), k <= n0/2, for even n0
@@ -98,8 +99,10 @@ func NewBoxPlan(dims []int) (*Plan, error) {
 		for k, w := range p.rtw {
 			p.rtwHalf[k] = 0.5 * w
 		}
+		p.full0 = newLine(n0)
 	} else {
 		p.axis0 = newLine(n0)
+		p.full0 = p.axis0
 	}
 	p.axes = make([]*line, len(dims))
 	p.strides = make([]int, len(dims))
@@ -137,6 +140,41 @@ func NewBoxPlan(dims []int) (*Plan, error) {
 	p.lineA, p.lineB = make([]complex128, n0*p.rest), make([]complex128, n0*p.rest)
 	p.pow = make([]float64, p.nHalf)
 	return p, nil
+}
+
+// Complex transforms the complex field x (length N, the site layout) in place, unnormalized
+// both ways: forwards, x_k = sum_x exp(-i k.x) x_x, or backwards with exp(+i k.x). It is for
+// callers that move two real fields a, b at once as a + i b: the backward transform of
+// A_k + i B_k with A, B Hermitian is a + i b, and the forward transform C of a + i b separates
+// as A_k = (C_k + conj C_{-k})/2, B_k = (C_k - conj C_{-k})/(2i).
+func (p *Plan) Complex(x []complex128, inverse bool) {
+	x = x[:p.N]
+	n0, R := p.n0, p.rest
+	if n0 > 1 {
+		zt := p.lineA[:p.N]
+		for r := 0; r < R; r++ {
+			for i, v := range x[r*n0 : r*n0+n0] {
+				zt[i*R+r] = v
+			}
+		}
+		p.full0.run(zt, p.lineB[:p.N], R, inverse)
+		for r := 0; r < R; r++ {
+			row := x[r*n0 : r*n0+n0]
+			for i := range row {
+				row[i] = zt[i*R+r]
+			}
+		}
+	}
+	stride := n0
+	for mu := 1; mu < p.Dim; mu++ {
+		block := stride * p.dims[mu]
+		if f := p.axes[mu]; f != nil {
+			for b := 0; b < p.N; b += block {
+				f.run(x[b:b+block], p.lineB[:block], stride, inverse)
+			}
+		}
+		stride = block
+	}
 }
 
 // Sites validates the sides of a box and returns its number of sites.

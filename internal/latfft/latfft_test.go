@@ -556,3 +556,57 @@ func BenchmarkForwardHalfGonum(b *testing.B) {
 		g.forward(dst, src)
 	})
 }
+
+// Complex against the direct sum, on cubes and boxes of odd and even sides, both ways.
+func TestComplexAgainstDirectSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, dims := range [][]int{{1}, {5}, {8}, {4, 4}, {3, 5}, {6, 2, 3}, {1, 4}} {
+		p, err := NewBoxPlan(dims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]complex128, p.N)
+		for i := range x {
+			x[i] = complex(rng.NormFloat64(), rng.NormFloat64())
+		}
+		for _, inverse := range []bool{false, true} {
+			want := directComplex(dims, x, inverse)
+			got := append([]complex128(nil), x...)
+			p.Complex(got, inverse)
+			for k := range got {
+				if cmplx.Abs(got[k]-want[k]) > 1e-10*float64(p.N) {
+					t.Fatalf("dims %v inverse %v: mode %d is %v, direct sum %v", dims, inverse, k, got[k], want[k])
+				}
+			}
+		}
+	}
+}
+
+func directComplex(dims []int, x []complex128, inverse bool) []complex128 {
+	n := len(x)
+	sign := -1.0
+	if inverse {
+		sign = 1
+	}
+	coord := func(i int) []int {
+		c := make([]int, len(dims))
+		for mu, l := range dims {
+			c[mu] = i % l
+			i /= l
+		}
+		return c
+	}
+	out := make([]complex128, n)
+	for k := 0; k < n; k++ {
+		kc := coord(k)
+		for j := 0; j < n; j++ {
+			jc := coord(j)
+			ph := 0.0
+			for mu, l := range dims {
+				ph += 2 * math.Pi * float64(kc[mu]*jc[mu]) / float64(l)
+			}
+			out[k] += x[j] * cmplx.Exp(complex(0, sign*ph))
+		}
+	}
+	return out
+}

@@ -1,5 +1,5 @@
 // Package learned provides a trainable score for the RG bridge sampler of package rgsampler
-// (DESIGN.md section 6): at RG level i,
+// (docs/samplers.md): at RG level i,
 //
 //	s(phi, t_i) = -grad S_eff(phi; t_i) + CNN(phi, t_i)
 //	S_eff = sum_k (Z_i/2) q_i(k) |phi_k|^2/N + sum_x [ (m2_i/2) phi_x^2 + (lambda_i/24) phi_x^4 ]
