@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"testing"
 	"vqs/ansatz/mera"
+	"vqs/hamiltonian"
 	"vqs/vmc"
 )
 
 // benchRunner sets up a runner at L^2 with m walkers at tau 0.05, as in a DMC stage.
 func benchRunner(b *testing.B, L, m int, workers int) (*runner, *stageData) {
 	model := mustModel(b, L, 2, -1.55, 12)
-	g := newTestGuide(b, model.Lattice, 0.5, 0.01)
+	return benchRunnerWith(b, newTestGuide(b, model.Lattice, 0.5, 0.01), model, m, workers)
+}
+
+func benchRunnerWith(b *testing.B, g vmc.Wavefunction, model *hamiltonian.Model, m, workers int) (*runner, *stageData) {
 	p, err := newPlan(Config{Walkers: m, Workers: workers, PopulationWalkers: -1, Equilibration: 0.05}, g, model)
 	if err != nil {
 		b.Fatal(err)
@@ -53,6 +57,25 @@ func BenchmarkGeneration(b *testing.B) {
 	}
 }
 
+// BenchmarkGenerationMera is BenchmarkGeneration with the RG ansatz as the guide (all scales,
+// width 4, parameters perturbed from the Hartree start as after some training).
+func BenchmarkGenerationMera(b *testing.B) {
+	for _, L := range []int{16, 32} {
+		b.Run(fmt.Sprintf("L%d", L), func(b *testing.B) {
+			const m = 128
+			model := mustModel(b, L, 2, -1.55, 12)
+			r, sd := benchRunnerWith(b, meraGuide(b, L), model, m, 0)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				r.generation(sd)
+				sd.Gen++
+			}
+			b.ReportMetric(float64(m*b.N)/b.Elapsed().Seconds(), "moves/s")
+		})
+	}
+}
+
 // BenchmarkGuideDerivs is the guide evaluation alone (Derivs without O), one goroutine: the
 // part of a move's cost that belongs to the guide.
 func BenchmarkGuideDerivs(b *testing.B) {
@@ -63,13 +86,13 @@ func BenchmarkGuideDerivs(b *testing.B) {
 			phi := r.phi[:r.n]
 			b.ReportAllocs()
 			for b.Loop() {
-				w.ev.Derivs(phi, w.grad, nil)
+				w.ev.Derivs(phi, w.grad[0], nil)
 			}
 		})
 	}
 }
 
-// BenchmarkMove is one walker move on one goroutine, guide included.
+// BenchmarkMove is one walker move on one goroutine, guide included (moves go in pairs).
 func BenchmarkMove(b *testing.B) {
 	for _, L := range []int{16, 32} {
 		b.Run(fmt.Sprintf("L%d", L), func(b *testing.B) {
@@ -78,9 +101,10 @@ func BenchmarkMove(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				r.move(w, i%8)
-				i++
+				r.movePair(w, i%8, i%8+1)
+				i += 2
 			}
+			b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "moves/s")
 		})
 	}
 }

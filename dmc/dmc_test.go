@@ -295,3 +295,20 @@ func TestValidate(t *testing.T) {
 		t.Error("a guide on another lattice was accepted")
 	}
 }
+
+// TestPopulationControlCorrection: eight walkers with a poor guide have a large population
+// bias in the plain average over generations; weighting each generation with the product of
+// the mean weights over the window removes it.
+func TestPopulationControlCorrection(t *testing.T) {
+	m := mustModel(t, 4, 1, 1, 0)
+	free, _ := hamiltonian.NewFreeTheory(m.Lattice, 1)
+	g := newTestGuide(t, m.Lattice, 4, 0)
+	res := run(t, Config{Walkers: 8, Time: 3000, Taus: []float64{0.1}, Seed: 1, PopulationWalkers: -1, LagTime: -1, ProductTime: 1}, g, m)
+	p, e0 := res.Points[0], free.Energy()
+	if d := p.EnergyUncorrected.Value - e0; d < 5*p.EnergyUncorrected.Error {
+		t.Errorf("uncorrected %v +- %v is not biased above %v: the test needs a visible bias", p.EnergyUncorrected.Value, p.EnergyUncorrected.Error, e0)
+	}
+	if d := p.Energy.Value - e0; math.Abs(d) > 3*p.Energy.Error {
+		t.Errorf("corrected %v +- %v, exact %v (%.1f sigma)", p.Energy.Value, p.Energy.Error, e0, d/p.Energy.Error)
+	}
+}

@@ -103,12 +103,17 @@ const (
 
 // worker is one goroutine's evaluator and scratch space.
 type worker struct {
-	ev             vmc.Evaluator
-	plan           *latfft.Plan
-	phiNew, grad   []float64
-	gkNew, dk, xi  []complex128
-	qNew, proj, g2 []float64
-	jobs           chan job
+	ev     vmc.Evaluator
+	plan   *latfft.Plan
+	fft    *cfft
+	phiNew [2][]float64    // the proposals of the two walkers of a pair
+	grad   [2][]float64    // du/dphi there
+	gkNew  [2][]complex128 // its FFT
+	xi     [2][]complex128 // the noise
+	dk     []complex128    // the pair's shared transform
+	qNew   []float64
+	proj   []float64
+	jobs   chan job
 }
 
 // runner holds the walkers and the machinery that moves them.
@@ -197,17 +202,29 @@ func newRunner(p *plan) *runner {
 func (r *runner) startWorkers() {
 	for i := 0; i < r.p.cfg.Workers; i++ {
 		n := r.n
-		w := &worker{ev: r.p.guide.NewEvaluator(), plan: latfft.NewPlan(r.p.lat.L, r.p.lat.Dim),
-			phiNew: make([]float64, n), grad: make([]float64, n), g2: make([]float64, n),
-			gkNew: make([]complex128, n), dk: make([]complex128, n), xi: make([]complex128, n),
-			qNew: make([]float64, r.nq), proj: make([]float64, r.obs.projLen()), jobs: make(chan job)}
+		w := &worker{ev: r.p.guide.NewEvaluator(), plan: latfft.NewPlan(r.p.lat.L, r.p.lat.Dim), fft: newCFFT(r.p.lat),
+			dk: make([]complex128, n), qNew: make([]float64, r.nq), proj: make([]float64, r.obs.projLen()),
+			jobs: make(chan job)}
+		for s := 0; s < 2; s++ {
+			w.phiNew[s], w.grad[s] = make([]float64, n), make([]float64, n)
+			w.gkNew[s], w.xi[s] = make([]complex128, n), make([]complex128, n)
+		}
 		r.workers = append(r.workers, w)
 		go func() {
 			for j := range w.jobs {
+				if j.op == opMove {
+					for i := j.lo; i < j.hi; i += 2 {
+						if i+1 < j.hi {
+							r.movePair(w, i, i+1)
+						} else {
+							r.movePair(w, i, -1)
+						}
+					}
+					r.wg.Done()
+					continue
+				}
 				for i := j.lo; i < j.hi; i++ {
 					switch j.op {
-					case opMove:
-						r.move(w, i)
 					case opRefresh:
 						r.refresh(w, i)
 					case opGaussian:
@@ -229,9 +246,12 @@ func (r *runner) stopWorkers() {
 }
 
 // parallel applies op to walker slots 0..m-1, split into contiguous ranges over the workers.
+// The ranges start at even slots, so that moves always pair slots 2k and 2k+1 and results do
+// not depend on the number of workers.
 func (r *runner) parallel(op int) {
 	nw := len(r.workers)
 	chunk := (r.m + nw - 1) / nw
+	chunk += chunk % 2
 	for i, w := range r.workers {
 		lo, hi := i*chunk, min(r.m, (i+1)*chunk)
 		if lo >= hi {
@@ -256,20 +276,21 @@ func (r *runner) setTau(tau float64) {
 // gaussian draws slot i's field from the guide's Gaussian part, covariance (2G)^-1.
 func (r *runner) gaussian(w *worker, i int) {
 	rng := r.rng[i]
-	for x := range w.phiNew {
-		w.phiNew[x] = rng.NormFloat64()
+	tmp := w.phiNew[0]
+	for x := range tmp {
+		tmp[x] = rng.NormFloat64()
 	}
-	w.plan.Convolve(r.phi[i*r.n:(i+1)*r.n], w.phiNew, r.invSqrt2g)
+	w.plan.Convolve(r.phi[i*r.n:(i+1)*r.n], tmp, r.invSqrt2g)
 }
 
 // refresh recomputes slot i's derived quantities from its field.
 func (r *runner) refresh(w *worker, i int) {
 	n := r.n
 	phi := r.phi[i*n : (i+1)*n]
-	u, lap := w.ev.Derivs(phi, w.grad, nil)
+	u, lap := w.ev.Derivs(phi, w.grad[0], nil)
 	r.u[i] = u
-	r.eloc[i] = r.p.model.LocalEnergy(phi, w.grad, lap).Total
-	w.plan.Forward(r.gk[i*n:(i+1)*n], w.grad)
+	r.eloc[i] = r.p.model.LocalEnergy(phi, w.grad[0], lap).Total
+	w.plan.Forward(r.gk[i*n:(i+1)*n], w.grad[0])
 	r.obs.measure(phi, r.q[i*r.nq:(i+1)*r.nq], w.proj)
 }
 
@@ -284,48 +305,118 @@ func (r *runner) clip(e float64) (float64, bool) {
 	return e, false
 }
 
-// move proposes phi' = phi + B du/dphi + S xi for slot i, with B and S the circulant
-// matrices of b_k and s_k: the exact Ornstein-Uhlenbeck step of the guide's Gaussian part with
-// the rest of the drift held fixed over the step. It records the Metropolis-Hastings
-// acceptance probability p against Psi_T^2, the expected local energy of the weight and the
-// improved (expected over accept/reject) estimators, then accepts with probability p.
-func (r *runner) move(w *worker, i int) {
-	n := r.n
-	phi := r.phi[i*n : (i+1)*n]
-	gk := r.gk[i*n : (i+1)*n]
-	rng := r.rng[i]
-	// Hermitian noise: the FFT of real white noise, E|xi_k|^2 = N.
-	xi := w.xi
+// noise writes Hermitian white noise into xi, the FFT of real unit white noise
+// (E|xi_k|^2 = N), and returns sum_k |xi_k|^2.
+func (r *runner) noise(rng *rand.Rand, xi []complex128) float64 {
 	sq := r.sqrtN
 	sqh := sq * math.Sqrt2 / 2
+	s := 0.0
 	for _, k := range r.ks.self {
-		xi[k] = complex(sq*rng.NormFloat64(), 0)
+		v := sq * rng.NormFloat64()
+		xi[k] = complex(v, 0)
+		s += v * v
 	}
 	for _, pr := range r.ks.pairs {
 		re, im := sqh*rng.NormFloat64(), sqh*rng.NormFloat64()
 		xi[pr[0]] = complex(re, im)
 		xi[pr[1]] = complex(re, -im)
+		s += 2 * (re*re + im*im)
 	}
-	xiSq := 0.0
-	for k, g := range gk {
-		z := xi[k]
-		xiSq += real(z)*real(z) + imag(z)*imag(z)
-		w.dk[k] = complex(r.b[k], 0)*g + complex(r.s[k], 0)*z
+	return s
+}
+
+// movePair moves the walkers in slots i and j (j < 0: slot i alone). Each proposal is
+// phi' = phi + B du/dphi + S xi, with B and S the circulant matrices of b_k and s_k: the exact
+// Ornstein-Uhlenbeck step of the guide's Gaussian part with the rest of the drift held fixed
+// over the step. The two walkers' fields share every transform as its real and imaginary
+// parts. For each walker it records the Metropolis-Hastings acceptance probability p against
+// Psi_T^2, the expected local energy of the weight and the improved (expected over
+// accept/reject) estimators, then accepts with probability p.
+func (r *runner) movePair(w *worker, i, j int) {
+	n := r.n
+	slots := [2]int{i, j}
+	var xiSq [2]float64
+	for s, slot := range slots {
+		if slot >= 0 {
+			xiSq[s] = r.noise(r.rng[slot], w.xi[s])
+		}
 	}
-	w.plan.Inverse(w.phiNew, w.dk)
-	d2 := 0.0
-	for x, d := range w.phiNew {
-		d2 += d * d
-		w.phiNew[x] = phi[x] + d
+	z := w.dk
+	gi := r.gk[i*n : (i+1)*n]
+	if j >= 0 {
+		gj := r.gk[j*n : (j+1)*n]
+		xa, xb := w.xi[0], w.xi[1]
+		for k := range z {
+			b, s := complex(r.b[k], 0), complex(r.s[k], 0)
+			da := b*gi[k] + s*xa[k]
+			db := b*gj[k] + s*xb[k]
+			z[k] = complex(real(da)-imag(db), imag(da)+real(db)) // da + i db
+		}
+	} else {
+		xa := w.xi[0]
+		for k := range z {
+			z[k] = complex(r.b[k], 0)*gi[k] + complex(r.s[k], 0)*xa[k]
+		}
 	}
-	u1, lap := w.ev.Derivs(w.phiNew, w.grad, nil)
-	e1 := r.p.model.LocalEnergy(w.phiNew, w.grad, lap).Total
-	w.plan.Forward(w.gkNew, w.grad)
+	w.fft.transform(z, false)
+	invN := 1 / float64(n)
+	var d2 [2]float64
+	for s, slot := range slots {
+		if slot < 0 {
+			continue
+		}
+		phi := r.phi[slot*n : (slot+1)*n]
+		dst := w.phiNew[s]
+		sum := 0.0
+		for x, v := range z {
+			d := real(v) * invN
+			if s == 1 {
+				d = imag(v) * invN
+			}
+			sum += d * d
+			dst[x] = phi[x] + d
+		}
+		d2[s] = sum
+	}
+	var u1, e1 [2]float64
+	for s, slot := range slots {
+		if slot < 0 {
+			continue
+		}
+		u, lap := w.ev.Derivs(w.phiNew[s], w.grad[s], nil)
+		u1[s] = u
+		e1[s] = r.p.model.LocalEnergy(w.phiNew[s], w.grad[s], lap).Total
+	}
+	ga, gb := w.grad[0], w.grad[1]
+	if j >= 0 {
+		for x := range z {
+			z[x] = complex(ga[x], gb[x])
+		}
+	} else {
+		for x := range z {
+			z[x] = complex(ga[x], 0)
+		}
+	}
+	w.fft.transform(z, true)
+	w.fft.split(z, w.gkNew[0], w.gkNew[1])
+	for s, slot := range slots {
+		if slot >= 0 {
+			r.finishMove(w, slot, s, xiSq[s], d2[s], u1[s], e1[s])
+		}
+	}
+}
+
+// finishMove does the Metropolis-Hastings step of slot i, whose proposal sits in the worker's
+// scratch s.
+func (r *runner) finishMove(w *worker, i, s int, xiSq, d2, u1, e1 float64) {
+	n := r.n
+	gk := r.gk[i*n : (i+1)*n]
+	gkNew, xi := w.gkNew[s], w.xi[s]
 	// log T(phi <- phi') - log T(phi' <- phi): the reverse move needs the noise
 	// -(b (G + G') + s xi)/s.
 	rev := 0.0
 	for k, g := range gk {
-		z := complex(r.b[k], 0)*(g+w.gkNew[k]) + complex(r.s[k], 0)*xi[k]
+		z := complex(r.b[k], 0)*(g+gkNew[k]) + complex(r.s[k], 0)*xi[k]
 		rev += (real(z)*real(z) + imag(z)*imag(z)) * r.invS2[k]
 	}
 	invN := 1 / float64(n)
@@ -348,7 +439,8 @@ func (r *runner) move(w *worker, i int) {
 		r.clipped[i] = b2i(cl0)
 		return
 	}
-	r.obs.measure(w.phiNew, w.qNew, w.proj)
+	phiNew := w.phiNew[s]
+	r.obs.measure(phiNew, w.qNew, w.proj)
 	c1, cl1 := r.clip(e1)
 	pq := 1 - p
 	r.eImp[i] = p*e1 + pq*e0
@@ -358,9 +450,9 @@ func (r *runner) move(w *worker, i int) {
 	for j, v := range w.qNew {
 		qi[j] = p*v + pq*q0[j]
 	}
-	if p >= 1 || rng.Float64() < p {
-		copy(phi, w.phiNew)
-		copy(gk, w.gkNew)
+	if p >= 1 || r.rng[i].Float64() < p {
+		copy(r.phi[i*n:(i+1)*n], phiNew)
+		copy(gk, gkNew)
 		r.u[i], r.eloc[i] = u1, e1
 		copy(q0, w.qNew)
 	}
