@@ -46,10 +46,12 @@ type Config struct {
 	Walkers int
 	// Time is the imaginary time measured at every time step (0: DefaultTime).
 	Time float64
-	// Equilibration is the imaginary time run at each time step before measuring. 0 chooses
-	// 2/g(0) clamped to [1, 10] (g(0) the guide's Gaussian kernel at k = 0, its estimate of the
-	// gap) and then also discards the leading measured blocks that the marginal standard
-	// error rule detects as a transient; > 0 is used as given, with no detection.
+	// Equilibration is the imaginary time run before measuring at the VMC stage and the first
+	// time step; later stages start from the previous one's walkers and run half of it. 0
+	// chooses 2/g(0) clamped to [1, 10] (g(0) the guide's Gaussian kernel at k = 0, its
+	// estimate of the gap) and then also discards the leading measured blocks that the
+	// marginal standard error rule detects as a transient; > 0 is used as given, with no
+	// detection.
 	Equilibration float64
 	// VMCTime is the imaginary time of the guide's own measurement (the same moves without
 	// weights), which gives the VMC energy and the VMC half of the extrapolated estimators

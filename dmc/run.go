@@ -658,8 +658,14 @@ func gens(t, tau float64) int { return int(math.Ceil(t/tau - 1e-9)) }
 // newStage sets up the data of stage spec, given the stages before it.
 func (r *runner) newStage(spec stageSpec) (*stageData, error) {
 	p := r.p
+	// The first DMC stage starts from Psi_T^2 and must project; later ones start from the
+	// previous stage's walkers, which differ only by the change of time step or population.
+	equil := p.equilTime
+	if len(r.stages) > 1 {
+		equil /= 2
+	}
 	sd := &stageData{Kind: spec.kind, Point: spec.point, Tau: spec.tau, Walkers: spec.walkers,
-		EquilGens: gens(p.equilTime, spec.tau), MeasGens: gens(spec.time, spec.tau)}
+		EquilGens: gens(equil, spec.tau), MeasGens: gens(spec.time, spec.tau)}
 	width := colQ + r.nq
 	if spec.kind != StageVMC {
 		vm := r.summarizeVMC(r.stages[0])

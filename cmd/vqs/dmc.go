@@ -566,6 +566,15 @@ func dmcOutput(res *dmc.Result, m *hamiltonian.Model, info guideInfo, interrupte
 	return out
 }
 
+// pmE formats an estimate with a trailing "~" when its blocking analysis found no plateau.
+func pmE(e dmc.Estimate) string {
+	s := pm(e.Value, e.Error)
+	if !e.Plateau && !math.IsNaN(e.Value) && e.Error > 0 {
+		s += "~"
+	}
+	return s
+}
+
 func printObsRow(r *report, name string, get func(o dmcObsJSON) dmcEstJSON, obs map[string]any) {
 	cell := func(key string) string {
 		o, ok := obs[key].(dmcObsJSON)
@@ -580,7 +589,7 @@ func printObsRow(r *report, name string, get func(o dmcObsJSON) dmcEstJSON, obs 
 		if e.Err != nil {
 			err = *e.Err
 		}
-		return pm(*e.Value, err)
+		return pmE(dmc.Estimate{Value: *e.Value, Error: err, Plateau: e.Plateau})
 	}
 	r.add(name, "VMC %-22s mixed %-22s extrapolated %s", cell("vmc"), cell("mixed"), cell("extrapolated"))
 }
@@ -590,7 +599,7 @@ func printGap(r *report, name string, g dmc.Gap) {
 		r.add(name, "not measured: %s", g.Note)
 		return
 	}
-	r.add(name, "%s  (fit of log C(t) over t = %.3g..%.3g)", pm(g.Value, g.Error), g.FitFrom, g.FitTo)
+	r.add(name, "%s  (fit of log C(t) over t = %.3g..%.3g)", pmE(g.Estimate), g.FitFrom, g.FitTo)
 }
 
 func printDMC(w io.Writer, res *dmc.Result, out dmcJSON) {
@@ -605,7 +614,7 @@ func printDMC(w io.Writer, res *dmc.Result, out dmcJSON) {
 		res.EquilibrationTime, res.ProductTime, res.LagTime, res.Config.Time)
 	if v := res.VMC; v != nil {
 		fmt.Fprintf(w, "VMC of the guide (same moves, tau %g, no weights): E = %s, Var(E_loc) = %s, acceptance %.4f\n\n",
-			v.Tau, pm(v.Energy.Value, v.Energy.Error), pm(v.Variance.Value, v.Variance.Error), v.Acceptance)
+			v.Tau, pmE(v.Energy), pmE(v.Variance), v.Acceptance)
 	}
 	fmt.Fprintf(w, "%-8s %-8s %7s %-24s %-24s %7s %8s %8s %9s %8s\n", "tau", "tau_eff", "walkers", "E(tau)", "E(tau) uncorrected",
 		"acc", "tau_int", "equil", "gens", "seconds")
@@ -615,7 +624,7 @@ func printDMC(w io.Writer, res *dmc.Result, out dmcJSON) {
 			eq += "!"
 		}
 		fmt.Fprintf(w, "%-8s %-8.4g %7d %-24s %-24s %7.4f %8.3g %8s %9d %8.1f\n", label, p.TauEff, p.Walkers,
-			pm(p.Energy.Value, p.Energy.Error), pm(p.EnergyUncorrected.Value, p.EnergyUncorrected.Error),
+			pmE(p.Energy), pmE(p.EnergyUncorrected),
 			p.Acceptance, p.TauInt, eq, p.Generations, p.Seconds)
 	}
 	for _, p := range res.Points {
@@ -689,6 +698,7 @@ func printDMC(w io.Writer, res *dmc.Result, out dmcJSON) {
 		r.add("status", "incomplete (interrupted)")
 	}
 	r.flush()
+	fmt.Fprintln(w, "~: the blocking analysis found no plateau (the run is short for its correlation time; the error may be low)")
 }
 
 func dmcRecord(res *dmc.Result, out dmcJSON, started time.Time, runErr error) *results.Record {
