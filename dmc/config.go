@@ -57,8 +57,8 @@ type Config struct {
 	// weights), which gives the VMC energy and the VMC half of the extrapolated estimators
 	// (0: Time).
 	VMCTime float64
-	// PopulationWalkers is the population of the bias check, a rerun of the smallest time
-	// step (0: Walkers/2; < 0: no check).
+	// PopulationWalkers is the population of the bias check, a rerun of the largest (the
+	// cheapest) time step (0: Walkers/2; < 0: no check).
 	PopulationWalkers int
 	// ProductTime is the window, in imaginary time, of the population-control correction:
 	// each generation's contribution is weighted by the product of the population's mean

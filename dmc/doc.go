@@ -33,7 +33,7 @@
 // that a fixed size causes is removed by weighting each generation with the product of the
 // population's mean weights over the last ProductTime (as in the stochastic-reconfiguration
 // DMC of R. Assaraf, M. Caffarel and A. Khelif, Phys. Rev. E 61, 4566 (2000)). Both the
-// corrected and the plain estimate are reported, and a rerun of the smallest time step with
+// corrected and the plain estimate are reported, and a rerun of the largest time step with
 // another population checks what is left.
 //
 // # Estimators

@@ -87,7 +87,7 @@ type Comparison struct {
 	Flagged           bool // |Sigmas| > SpreadSigmas
 }
 
-// PopulationCheck reruns the smallest time step with another population; with no population
+// PopulationCheck reruns the largest time step with another population; with no population
 // bias left the two energies agree.
 type PopulationCheck struct {
 	Point Point
@@ -112,7 +112,7 @@ type Result struct {
 	Extrapolated      bool
 	// Spread compares the energies of the two smallest time steps (smallest minus next).
 	Spread *Comparison
-	// Population compares the rerun of the smallest time step (rerun minus first run).
+	// Population compares the rerun of the largest time step (rerun minus first run).
 	Population *PopulationCheck
 	// ExtrapolatedObs are 2 mixed - VMC at the smallest time step, second order in the error
 	// of the guide; the Binder cumulant and S(n) are extrapolated as values, not via moments.
@@ -383,7 +383,7 @@ func (r *runner) result() *Result {
 	if k := len(res.Points); k >= 1 {
 		last := res.Points[k-1]
 		if pop != nil {
-			res.Population = &PopulationCheck{Point: *pop, Comparison: combined(pop.Energy, last.Energy)}
+			res.Population = &PopulationCheck{Point: *pop, Comparison: combined(pop.Energy, res.Points[0].Energy)}
 		}
 		if res.VMC != nil {
 			m, v := last.Mixed, res.VMC.Obs

@@ -18,7 +18,7 @@ import (
 const (
 	StageVMC        = "vmc"        // the guide's own measurement: moves without weights
 	StageDMC        = "dmc"        // one time step of the extrapolation
-	StagePopulation = "population" // the smallest time step again with another population
+	StagePopulation = "population" // the largest time step again with another population
 )
 
 // Columns of a stage's block rows: sums over a block's generations of
@@ -648,7 +648,9 @@ func (p *plan) stageSpecs() []stageSpec {
 		specs = append(specs, stageSpec{StageDMC, i, t, p.cfg.Walkers, p.cfg.Time})
 	}
 	if p.popWalkers > 0 {
-		specs = append(specs, stageSpec{StagePopulation, len(taus) - 1, taus[len(taus)-1], p.popWalkers, p.cfg.Time})
+		// The population bias is a property of the walker count; at the largest time step the
+		// check costs least.
+		specs = append(specs, stageSpec{StagePopulation, 0, taus[0], p.popWalkers, p.cfg.Time})
 	}
 	return specs
 }
@@ -664,7 +666,7 @@ func (r *runner) newStage(spec stageSpec) (*stageData, error) {
 	if len(r.stages) > 1 {
 		equil /= 2
 	}
-	sd := &stageData{Kind: spec.kind, Point: spec.point, Tau: spec.tau, Walkers: spec.walkers,
+	sd := &stageData{Kind: spec.kind, Point: spec.point, Tau: spec.tau, Walkers: spec.walkers, Cut: math.Inf(1),
 		EquilGens: gens(equil, spec.tau), MeasGens: gens(spec.time, spec.tau)}
 	width := colQ + r.nq
 	if spec.kind != StageVMC {
@@ -761,10 +763,9 @@ func (r *runner) runStage(ctx context.Context, sd *stageData, progress func(Prog
 }
 
 // Run measures the ground-state energy of h by importance-sampled DMC with guide, at every
-// time step of cfg, extrapolates to tau = 0 and runs the population check. progress, if not
-// nil, is called from Run's goroutine. On cancellation it saves the checkpoint and returns the
-// result of what was measured so far with ctx.Err(); a stage cut short counts once it has
-// MinGenerations measured generations.
+// time step of cfg, extrapolates to tau = 0 and runs the population check at the largest time
+// step. progress, if not nil, is called from Run's goroutine. On cancellation it saves the
+// checkpoint and returns the result of what was measured so far with ctx.Err().
 //
 // guide must not change during the run (its parameters are recorded in the checkpoint).
 func Run(ctx context.Context, cfg Config, guide vmc.Wavefunction, h *hamiltonian.Model, progress func(Progress)) (*Result, error) {

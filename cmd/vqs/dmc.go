@@ -70,8 +70,8 @@ weighted by the product of the mean weights over --product-time, which removes t
 population-control bias. First the same moves without weights measure the guide (the VMC
 energy and the VMC half of the extrapolated estimators); then each --tau is run, largest
 first, and E(tau) is extrapolated linearly to tau = 0; the difference of the two smallest tau
-is printed beside it. The smallest tau is rerun with --pop-walkers walkers as the population
-check.
+is printed beside it. The largest (cheapest) tau is rerun with --pop-walkers walkers as the
+population check.
 
 Estimators: the energy is the mixed estimator (exact). phi^2, <|M|>, the Binder cumulant and the
 structure factor S(k) along the axes are printed as mixed estimators and as the extrapolated
@@ -100,7 +100,7 @@ Ctrl-C or SIGTERM (or --timeout) saves the checkpoint in --out and prints the re
 	fl.Float64Var(&f.time, "time", dmc.DefaultTime, "imaginary time measured at each tau, after equilibration")
 	fl.Float64Var(&f.equil, "equil", 0, "imaginary time run at each tau before measuring; 0: 2/g(0) clamped to [1, 10] plus a detected transient")
 	fl.Float64Var(&f.vmcTime, "vmc-time", 0, "imaginary time of the guide's VMC measurement with the same moves (0: --time)")
-	fl.IntVar(&f.popWalkers, "pop-walkers", 0, "walkers of the population check at the smallest tau (0: --walkers/2; -1: no check)")
+	fl.IntVar(&f.popWalkers, "pop-walkers", 0, "walkers of the population check, a rerun of the largest tau (0: --walkers/2; -1: no check)")
 	fl.Float64Var(&f.productTime, "product-time", 0, "window (imaginary time) of the population-control correction (0: 1/g(0) clamped to [1, 5]; -1: no correction)")
 	fl.Float64Var(&f.lagTime, "lag-time", 0, "longest imaginary-time lag of the mode correlations for the gap (0: 3/g(0) clamped to [0.5, 20]; -1: no gap)")
 	fl.IntVar(&f.workers, "workers", 0, "goroutines moving walkers (0: all cores); results do not depend on it")
