@@ -3,7 +3,7 @@ package dmc
 import (
 	"math"
 
-	"vqs/internal/stats"
+	"vqs/stats"
 )
 
 // maxBlocks is the most blocks a series keeps; when it is full, neighbouring blocks are merged

@@ -130,28 +130,3 @@ func (o *observer) correlations(a, b []float64) (x0, x1 float64) {
 
 // modes is the number of entries of q from mode0 on (what a walker's history stores).
 func (o *observer) modes() int { return o.nq - o.mode0 }
-
-// kspace holds the momentum-space pairing that Hermitian noise needs: k and -k.
-type kspace struct {
-	self  []int32    // momenta with k = -k
-	pairs [][2]int32 // (k, -k) with k < -k
-}
-
-func newKspace(lat hamiltonian.Lattice) kspace {
-	var ks kspace
-	c := make([]int, lat.Dim)
-	for k := 0; k < lat.N; k++ {
-		lat.Coords(k, c)
-		for mu := range c {
-			c[mu] = -c[mu]
-		}
-		nk := lat.Site(c)
-		switch {
-		case nk == k:
-			ks.self = append(ks.self, int32(k))
-		case k < nk:
-			ks.pairs = append(ks.pairs, [2]int32{int32(k), int32(nk)})
-		}
-	}
-	return ks
-}

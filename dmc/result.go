@@ -3,7 +3,7 @@ package dmc
 import (
 	"math"
 
-	"vqs/internal/stats"
+	"vqs/stats"
 )
 
 // Observables are estimates of diagonal observables: phi^2 = <(1/N) sum_x phi_x^2>, the mean

@@ -105,12 +105,11 @@ const (
 type worker struct {
 	ev     vmc.Evaluator
 	plan   *latfft.Plan
-	fft    *cfft
-	phiNew [2][]float64    // the proposals of the two walkers of a pair
-	grad   [2][]float64    // du/dphi there
-	gkNew  [2][]complex128 // its FFT
-	xi     [2][]complex128 // the noise
-	dk     []complex128    // the pair's shared transform
+	phiNew []float64    // the proposal
+	grad   []float64    // du/dphi there
+	gkNew  []complex128 // its half spectrum
+	xi     []complex128 // the noise, a half spectrum
+	dk     []complex128 // the displacement's half spectrum
 	qNew   []float64
 	proj   []float64
 	jobs   chan job
@@ -121,14 +120,14 @@ type runner struct {
 	p   *plan
 	n   int
 	obs *observer
-	ks  kspace
+	nh  int // modes of a half spectrum (latfft)
 	nq  int
 	nm  int // modes per history entry
 	cap int // walker slots
 	m   int // walkers in use
 
-	// Walker slot i: its field, the FFT of du/dphi there, u, E_loc, q, and its ancestors'
-	// modes (MaxLags entries of nm values).
+	// Walker slot i: its field, the half spectrum of du/dphi there, u, E_loc, q, and its
+	// ancestors' modes (MaxLags entries of nm values).
 	phi     []float64
 	gk      []complex128
 	u, eloc []float64
@@ -150,12 +149,13 @@ type runner struct {
 	workers []*worker
 	wg      sync.WaitGroup
 
-	// Propagator of the current time step, per momentum: b = (1 - e^{-g tau})/g multiplies
-	// the drift, s^2 = (1 - e^{-2 g tau})/(2g) is the noise variance.
-	b, s, invS2 []float64
-	eRef, cut   float64
-	sqrtN       float64
-	invSqrt2g   []float64
+	// Propagator of the current time step, per mode of the half spectrum: b = (1 - e^{-g
+	// tau})/g multiplies the drift, s^2 = (1 - e^{-2 g tau})/(2g) is the noise variance;
+	// multInvS2 is 1/s^2 times the mode's multiplicity, for sums over the full spectrum.
+	b, s, multInvS2 []float64
+	gHalf, mult     []float64 // the guide's kernel and the multiplicities on the half spectrum
+	eRef, cut       float64
+	invSqrt2g       []float64
 
 	// Reduction scratch.
 	w      []float64
@@ -170,11 +170,13 @@ func newRunner(p *plan) *runner {
 	n := p.lat.N
 	obs := newObserver(p.lat)
 	capW := max(p.cfg.Walkers, p.popWalkers)
-	r := &runner{p: p, n: n, obs: obs, ks: newKspace(p.lat), nq: obs.nq, nm: obs.modes(), cap: capW,
-		m: p.cfg.Walkers, sqrtN: math.Sqrt(float64(n))}
+	tables := latfft.NewPlan(p.lat.L, p.lat.Dim)
+	nh := tables.HalfModes()
+	r := &runner{p: p, n: n, obs: obs, nh: nh, nq: obs.nq, nm: obs.modes(), cap: capW, m: p.cfg.Walkers,
+		gHalf: tables.HalfKernel(nil, p.guide.Kernel()), mult: tables.Multiplicity()}
 	r.histLen = MaxLags * r.nm
 	r.phi = make([]float64, capW*n)
-	r.gk = make([]complex128, capW*n)
+	r.gk = make([]complex128, capW*nh)
 	r.u, r.eloc = make([]float64, capW), make([]float64, capW)
 	r.q = make([]float64, capW*r.nq)
 	r.hist = make([]float64, capW*r.histLen)
@@ -191,7 +193,7 @@ func newRunner(p *plan) *runner {
 	}
 	r.masterPCG = rand.NewPCG(p.cfg.Seed, 0)
 	r.master = rand.New(r.masterPCG)
-	r.b, r.s, r.invS2 = make([]float64, n), make([]float64, n), make([]float64, n)
+	r.b, r.s, r.multInvS2 = make([]float64, nh), make([]float64, nh), make([]float64, nh)
 	r.invSqrt2g = make([]float64, n)
 	for k, g := range p.guide.Kernel() {
 		r.invSqrt2g[k] = 1 / math.Sqrt(2*g)
@@ -202,29 +204,18 @@ func newRunner(p *plan) *runner {
 func (r *runner) startWorkers() {
 	for i := 0; i < r.p.cfg.Workers; i++ {
 		n := r.n
-		w := &worker{ev: r.p.guide.NewEvaluator(), plan: latfft.NewPlan(r.p.lat.L, r.p.lat.Dim), fft: newCFFT(r.p.lat),
-			dk: make([]complex128, n), qNew: make([]float64, r.nq), proj: make([]float64, r.obs.projLen()),
-			jobs: make(chan job)}
-		for s := 0; s < 2; s++ {
-			w.phiNew[s], w.grad[s] = make([]float64, n), make([]float64, n)
-			w.gkNew[s], w.xi[s] = make([]complex128, n), make([]complex128, n)
-		}
+		nh := r.nh
+		w := &worker{ev: r.p.guide.NewEvaluator(), plan: latfft.NewPlan(r.p.lat.L, r.p.lat.Dim),
+			phiNew: make([]float64, n), grad: make([]float64, n), gkNew: make([]complex128, nh),
+			xi: make([]complex128, nh), dk: make([]complex128, nh),
+			qNew: make([]float64, r.nq), proj: make([]float64, r.obs.projLen()), jobs: make(chan job)}
 		r.workers = append(r.workers, w)
 		go func() {
 			for j := range w.jobs {
-				if j.op == opMove {
-					for i := j.lo; i < j.hi; i += 2 {
-						if i+1 < j.hi {
-							r.movePair(w, i, i+1)
-						} else {
-							r.movePair(w, i, -1)
-						}
-					}
-					r.wg.Done()
-					continue
-				}
 				for i := j.lo; i < j.hi; i++ {
 					switch j.op {
+					case opMove:
+						r.move(w, i)
 					case opRefresh:
 						r.refresh(w, i)
 					case opGaussian:
@@ -246,12 +237,10 @@ func (r *runner) stopWorkers() {
 }
 
 // parallel applies op to walker slots 0..m-1, split into contiguous ranges over the workers.
-// The ranges start at even slots, so that moves always pair slots 2k and 2k+1 and results do
-// not depend on the number of workers.
+// Every slot draws from its own stream, so results do not depend on the number of workers.
 func (r *runner) parallel(op int) {
 	nw := len(r.workers)
 	chunk := (r.m + nw - 1) / nw
-	chunk += chunk % 2
 	for i, w := range r.workers {
 		lo, hi := i*chunk, min(r.m, (i+1)*chunk)
 		if lo >= hi {
@@ -265,18 +254,18 @@ func (r *runner) parallel(op int) {
 
 // setTau prepares the propagator of time step tau for the guide's kernel g.
 func (r *runner) setTau(tau float64) {
-	for k, g := range r.p.guide.Kernel() {
-		r.b[k] = -math.Expm1(-g*tau) / g
+	for h, g := range r.gHalf {
+		r.b[h] = -math.Expm1(-g*tau) / g
 		s2 := -math.Expm1(-2*g*tau) / (2 * g)
-		r.s[k] = math.Sqrt(s2)
-		r.invS2[k] = 1 / s2
+		r.s[h] = math.Sqrt(s2)
+		r.multInvS2[h] = r.mult[h] / s2
 	}
 }
 
 // gaussian draws slot i's field from the guide's Gaussian part, covariance (2G)^-1.
 func (r *runner) gaussian(w *worker, i int) {
 	rng := r.rng[i]
-	tmp := w.phiNew[0]
+	tmp := w.phiNew
 	for x := range tmp {
 		tmp[x] = rng.NormFloat64()
 	}
@@ -287,10 +276,10 @@ func (r *runner) gaussian(w *worker, i int) {
 func (r *runner) refresh(w *worker, i int) {
 	n := r.n
 	phi := r.phi[i*n : (i+1)*n]
-	u, lap := w.ev.Derivs(phi, w.grad[0], nil)
+	u, lap := w.ev.Derivs(phi, w.grad, nil)
 	r.u[i] = u
-	r.eloc[i] = r.p.model.LocalEnergy(phi, w.grad[0], lap).Total
-	w.plan.Forward(r.gk[i*n:(i+1)*n], w.grad[0])
+	r.eloc[i] = r.p.model.LocalEnergy(phi, w.grad, lap).Total
+	w.plan.ForwardHalf(r.gk[i*r.nh:(i+1)*r.nh], w.grad)
 	r.obs.measure(phi, r.q[i*r.nq:(i+1)*r.nq], w.proj)
 }
 
@@ -305,119 +294,41 @@ func (r *runner) clip(e float64) (float64, bool) {
 	return e, false
 }
 
-// noise writes Hermitian white noise into xi, the FFT of real unit white noise
-// (E|xi_k|^2 = N), and returns sum_k |xi_k|^2.
-func (r *runner) noise(rng *rand.Rand, xi []complex128) float64 {
-	sq := r.sqrtN
-	sqh := sq * math.Sqrt2 / 2
-	s := 0.0
-	for _, k := range r.ks.self {
-		v := sq * rng.NormFloat64()
-		xi[k] = complex(v, 0)
-		s += v * v
-	}
-	for _, pr := range r.ks.pairs {
-		re, im := sqh*rng.NormFloat64(), sqh*rng.NormFloat64()
-		xi[pr[0]] = complex(re, im)
-		xi[pr[1]] = complex(re, -im)
-		s += 2 * (re*re + im*im)
-	}
-	return s
-}
-
-// movePair moves the walkers in slots i and j (j < 0: slot i alone). Each proposal is
-// phi' = phi + B du/dphi + S xi, with B and S the circulant matrices of b_k and s_k: the exact
-// Ornstein-Uhlenbeck step of the guide's Gaussian part with the rest of the drift held fixed
-// over the step. The two walkers' fields share every transform as its real and imaginary
-// parts. For each walker it records the Metropolis-Hastings acceptance probability p against
-// Psi_T^2, the expected local energy of the weight and the improved (expected over
+// move moves the walker in slot i. The proposal is phi' = phi + B du/dphi + S xi, with B
+// and S the circulant matrices of b_k and s_k: the exact Ornstein-Uhlenbeck step of the
+// guide's Gaussian part with the rest of the drift held fixed over the step, done on the half
+// spectrum of the real field. It records the Metropolis-Hastings acceptance probability p
+// against Psi_T^2, the expected local energy of the weight and the improved (expected over
 // accept/reject) estimators, then accepts with probability p.
-func (r *runner) movePair(w *worker, i, j int) {
-	n := r.n
-	slots := [2]int{i, j}
-	var xiSq [2]float64
-	for s, slot := range slots {
-		if slot >= 0 {
-			xiSq[s] = r.noise(r.rng[slot], w.xi[s])
-		}
+func (r *runner) move(w *worker, i int) {
+	n, nh := r.n, r.nh
+	xi, dk := w.xi, w.dk
+	w.plan.WhiteNoise(xi, r.rng[i])
+	gk := r.gk[i*nh : (i+1)*nh]
+	xiSq := 0.0
+	for h := range dk {
+		x := xi[h]
+		xiSq += r.mult[h] * (real(x)*real(x) + imag(x)*imag(x))
+		dk[h] = complex(r.b[h], 0)*gk[h] + complex(r.s[h], 0)*x
 	}
-	z := w.dk
-	gi := r.gk[i*n : (i+1)*n]
-	if j >= 0 {
-		gj := r.gk[j*n : (j+1)*n]
-		xa, xb := w.xi[0], w.xi[1]
-		for k := range z {
-			b, s := complex(r.b[k], 0), complex(r.s[k], 0)
-			da := b*gi[k] + s*xa[k]
-			db := b*gj[k] + s*xb[k]
-			z[k] = complex(real(da)-imag(db), imag(da)+real(db)) // da + i db
-		}
-	} else {
-		xa := w.xi[0]
-		for k := range z {
-			z[k] = complex(r.b[k], 0)*gi[k] + complex(r.s[k], 0)*xa[k]
-		}
+	phiNew := w.phiNew
+	w.plan.InverseHalf(phiNew, dk)
+	phi := r.phi[i*n : (i+1)*n]
+	d2 := 0.0
+	for x, d := range phiNew {
+		d2 += d * d
+		phiNew[x] = phi[x] + d
 	}
-	w.fft.transform(z, false)
-	invN := 1 / float64(n)
-	var d2 [2]float64
-	for s, slot := range slots {
-		if slot < 0 {
-			continue
-		}
-		phi := r.phi[slot*n : (slot+1)*n]
-		dst := w.phiNew[s]
-		sum := 0.0
-		for x, v := range z {
-			d := real(v) * invN
-			if s == 1 {
-				d = imag(v) * invN
-			}
-			sum += d * d
-			dst[x] = phi[x] + d
-		}
-		d2[s] = sum
-	}
-	var u1, e1 [2]float64
-	for s, slot := range slots {
-		if slot < 0 {
-			continue
-		}
-		u, lap := w.ev.Derivs(w.phiNew[s], w.grad[s], nil)
-		u1[s] = u
-		e1[s] = r.p.model.LocalEnergy(w.phiNew[s], w.grad[s], lap).Total
-	}
-	ga, gb := w.grad[0], w.grad[1]
-	if j >= 0 {
-		for x := range z {
-			z[x] = complex(ga[x], gb[x])
-		}
-	} else {
-		for x := range z {
-			z[x] = complex(ga[x], 0)
-		}
-	}
-	w.fft.transform(z, true)
-	w.fft.split(z, w.gkNew[0], w.gkNew[1])
-	for s, slot := range slots {
-		if slot >= 0 {
-			r.finishMove(w, slot, s, xiSq[s], d2[s], u1[s], e1[s])
-		}
-	}
-}
-
-// finishMove does the Metropolis-Hastings step of slot i, whose proposal sits in the worker's
-// scratch s.
-func (r *runner) finishMove(w *worker, i, s int, xiSq, d2, u1, e1 float64) {
-	n := r.n
-	gk := r.gk[i*n : (i+1)*n]
-	gkNew, xi := w.gkNew[s], w.xi[s]
+	u1, lap := w.ev.Derivs(phiNew, w.grad, nil)
+	e1 := r.p.model.LocalEnergy(phiNew, w.grad, lap).Total
+	gkNew := w.gkNew
+	w.plan.ForwardHalf(gkNew, w.grad)
 	// log T(phi <- phi') - log T(phi' <- phi): the reverse move needs the noise
 	// -(b (G + G') + s xi)/s.
 	rev := 0.0
-	for k, g := range gk {
-		z := complex(r.b[k], 0)*(g+gkNew[k]) + complex(r.s[k], 0)*xi[k]
-		rev += (real(z)*real(z) + imag(z)*imag(z)) * r.invS2[k]
+	for h, g := range gk {
+		z := complex(r.b[h], 0)*(g+gkNew[h]) + complex(r.s[h], 0)*xi[h]
+		rev += (real(z)*real(z) + imag(z)*imag(z)) * r.multInvS2[h]
 	}
 	invN := 1 / float64(n)
 	logA := 2*(u1-r.u[i]) - 0.5*invN*rev + 0.5*invN*xiSq
@@ -439,7 +350,6 @@ func (r *runner) finishMove(w *worker, i, s int, xiSq, d2, u1, e1 float64) {
 		r.clipped[i] = b2i(cl0)
 		return
 	}
-	phiNew := w.phiNew[s]
 	r.obs.measure(phiNew, w.qNew, w.proj)
 	c1, cl1 := r.clip(e1)
 	pq := 1 - p
@@ -507,9 +417,9 @@ func (r *runner) reconfigure() {
 }
 
 func (r *runner) copyWalker(dst, src int) {
-	n, nq, nh := r.n, r.nq, r.histLen
+	n, nq, nh, nk := r.n, r.nq, r.histLen, r.nh
 	copy(r.phi[dst*n:(dst+1)*n], r.phi[src*n:(src+1)*n])
-	copy(r.gk[dst*n:(dst+1)*n], r.gk[src*n:(src+1)*n])
+	copy(r.gk[dst*nk:(dst+1)*nk], r.gk[src*nk:(src+1)*nk])
 	r.u[dst], r.eloc[dst] = r.u[src], r.eloc[src]
 	copy(r.q[dst*nq:(dst+1)*nq], r.q[src*nq:(src+1)*nq])
 	copy(r.hist[dst*nh:(dst+1)*nh], r.hist[src*nh:(src+1)*nh])
