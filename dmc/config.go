@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"runtime"
 	"slices"
 
+	"vqs/groundstate"
 	"vqs/hamiltonian"
 	"vqs/vmc"
 )
@@ -80,6 +82,16 @@ type Config struct {
 	// Resume continues from the state in Checkpoint, which must exist and belong to the same
 	// configuration, guide and Hamiltonian.
 	Resume bool
+
+	// The pipeline (Run; RunWith ignores these). Guide is the guide wavefunction with its
+	// problem, as LoadGuide reads it from a ground-state run directory; nil: Run trains one
+	// first by groundstate.Run with Train, whose problem (L, Dim, M2, Lambda) is then the run's.
+	Guide *Guide
+	Train groundstate.Config
+	// Dir is the run directory ("" for none): checkpoint.gob (Checkpoint, unless that is set),
+	// result.json (the Summary) and, for a guide trained here, the ground-state run in guide/,
+	// which a Resume reuses.
+	Dir string
 }
 
 // plan is a validated configuration with every automatic value resolved.
@@ -115,6 +127,9 @@ func (c *Config) defaults() {
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.Checkpoint == "" && c.Dir != "" {
+		c.Checkpoint = filepath.Join(c.Dir, CheckpointFile)
 	}
 	if c.CheckpointSecs == 0 {
 		c.CheckpointSecs = DefaultCheckpointSecs
@@ -218,9 +233,18 @@ func newPlan(cfg Config, guide vmc.Wavefunction, h *hamiltonian.Model) (*plan, e
 	return p, nil
 }
 
-// Validate reports whether Run would accept cfg with this guide and Hamiltonian, without
-// moving a walker.
-func Validate(cfg Config, guide vmc.Wavefunction, h *hamiltonian.Model) error {
-	_, err := newPlan(cfg, guide, h)
-	return err
+// Validate reports whether Run would accept cfg, without training a guide or moving a
+// walker: the DMC settings, and the guide (cfg.Guide) or the training that makes it
+// (cfg.Train).
+func Validate(cfg Config) error {
+	if cfg.Guide != nil {
+		_, err := newPlan(cfg, cfg.Guide.Wavefunction, cfg.Guide.Model)
+		return err
+	}
+	c := cfg
+	c.defaults()
+	if err := c.validate(); err != nil {
+		return err
+	}
+	return cfg.Train.Validate()
 }

@@ -17,7 +17,7 @@ const aho = 0.803770651234274
 
 func run(t *testing.T, cfg Config, g vmc.Wavefunction, m *hamiltonian.Model) *Result {
 	t.Helper()
-	res, err := Run(context.Background(), cfg, g, m, nil)
+	res, err := RunWith(context.Background(), cfg, g, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestCheckpointResume(t *testing.T) {
 			cancel()
 		}
 	}
-	part, err := Run(ctx, cfg, g, m, stop)
+	part, err := RunWith(ctx, cfg, g, m, stop)
 	if !errors.Is(err, context.Canceled) || part == nil || part.Complete {
 		t.Fatalf("interrupted run: err %v, result %v", err, part)
 	}
@@ -263,7 +263,7 @@ func TestCheckpointResume(t *testing.T) {
 	}
 	// A checkpoint from another configuration is refused.
 	cfg.Seed = 8
-	if _, err := Run(context.Background(), cfg, g, m, nil); err == nil {
+	if _, err := RunWith(context.Background(), cfg, g, m, nil); err == nil {
 		t.Error("a checkpoint with another seed was accepted")
 	}
 }
@@ -273,7 +273,7 @@ func TestValidate(t *testing.T) {
 	g := newTestGuide(t, m.Lattice, 4, 0.05)
 	other := mustModel(t, 3, 2, 1, 24)
 	good := Config{Walkers: 32, Time: 8}
-	if err := Validate(good, g, m); err != nil {
+	if err := Validate(withGuide(good, g, m)); err != nil {
 		t.Fatalf("good config refused: %v", err)
 	}
 	for name, c := range map[string]Config{
@@ -287,11 +287,11 @@ func TestValidate(t *testing.T) {
 		"NaN lag time":        {LagTime: math.NaN()},
 		"negative equil":      {Equilibration: -1},
 	} {
-		if err := Validate(c, g, m); err == nil {
+		if err := Validate(withGuide(c, g, m)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if err := Validate(good, g, other); err == nil {
+	if err := Validate(withGuide(good, g, other)); err == nil {
 		t.Error("a guide on another lattice was accepted")
 	}
 }
@@ -311,4 +311,10 @@ func TestPopulationControlCorrection(t *testing.T) {
 	if d := p.Energy.Value - e0; math.Abs(d) > 3*p.Energy.Error {
 		t.Errorf("corrected %v +- %v, exact %v (%.1f sigma)", p.Energy.Value, p.Energy.Error, e0, d/p.Energy.Error)
 	}
+}
+
+// withGuide sets the guide of c to g on the Hamiltonian m.
+func withGuide(c Config, g vmc.Wavefunction, m *hamiltonian.Model) Config {
+	c.Guide = &Guide{Wavefunction: g, Model: m}
+	return c
 }

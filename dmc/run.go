@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"vqs/groundstate"
 	"vqs/hamiltonian"
 	"vqs/internal/latfft"
 	"vqs/vmc"
@@ -16,6 +17,7 @@ import (
 
 // Stage kinds.
 const (
+	StageGuide      = "guide"      // training the guide (Run without a loaded guide)
 	StageVMC        = "vmc"        // the guide's own measurement: moves without weights
 	StageDMC        = "dmc"        // one time step of the extrapolation
 	StagePopulation = "population" // the largest time step again with another population
@@ -82,7 +84,8 @@ func (sd *stageData) cumAgo(d int) (float64, bool) {
 
 // Progress reports where a run is. It is called from Run's goroutine, never concurrently.
 type Progress struct {
-	Stage         string  // StageVMC, StageDMC or StagePopulation
+	Stage         string  // StageGuide, StageVMC, StageDMC or StagePopulation
+	Guide         *groundstate.Progress // the guide's training (StageGuide only)
 	Point         int     // index of the time step, -1 for the VMC stage
 	Tau           float64 // time step
 	Walkers       int
@@ -672,13 +675,14 @@ func (r *runner) runStage(ctx context.Context, sd *stageData, progress func(Prog
 	return nil
 }
 
-// Run measures the ground-state energy of h by importance-sampled DMC with guide, at every
-// time step of cfg, extrapolates to tau = 0 and runs the population check at the largest time
-// step. progress, if not nil, is called from Run's goroutine. On cancellation it saves the
-// checkpoint and returns the result of what was measured so far with ctx.Err().
+// RunWith measures the ground-state energy of h by importance-sampled DMC with the given
+// guide, at every time step of cfg, extrapolates to tau = 0 and runs the population check at
+// the largest time step; cfg.Guide, cfg.Train and cfg.Dir are not used (Run is the whole
+// pipeline). progress, if not nil, is called from RunWith's goroutine. On cancellation it
+// saves the checkpoint and returns the result of what was measured so far with ctx.Err().
 //
 // guide must not change during the run (its parameters are recorded in the checkpoint).
-func Run(ctx context.Context, cfg Config, guide vmc.Wavefunction, h *hamiltonian.Model, progress func(Progress)) (*Result, error) {
+func RunWith(ctx context.Context, cfg Config, guide vmc.Wavefunction, h *hamiltonian.Model, progress func(Progress)) (*Result, error) {
 	start := time.Now()
 	p, err := newPlan(cfg, guide, h)
 	if err != nil {
@@ -732,6 +736,7 @@ func Run(ctx context.Context, cfg Config, guide vmc.Wavefunction, h *hamiltonian
 		}
 	}
 	res := r.result()
+	res.L, res.Dim, res.M2, res.Lambda = h.L, h.Dim, h.M2, h.Lambda
 	res.Seconds = seconds0 + time.Since(start).Seconds()
 	return res, runErr
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"vqs/dmc"
 	"vqs/results"
 )
 
@@ -60,10 +61,10 @@ func trainTinyGuide(t *testing.T) string {
 	return dir
 }
 
-func dmcRun(t *testing.T, ctx context.Context, args ...string) (dmcJSON, error) {
+func dmcRun(t *testing.T, ctx context.Context, args ...string) (dmc.Summary, error) {
 	t.Helper()
 	out, err := run(t, ctx, append([]string{"dmc", "--json"}, args...)...)
-	var r dmcJSON
+	var r dmc.Summary
 	if out != "" {
 		if jerr := json.Unmarshal([]byte(out), &r); jerr != nil {
 			t.Fatalf("%v\n%s", jerr, out)
@@ -87,7 +88,7 @@ func TestDMCGuideJSONStoreResume(t *testing.T) {
 	if r.Energy == nil || r.EnergyErr == nil || math.Abs(*r.Energy-ahoE0) > 4**r.EnergyErr || *r.EnergyErr > 2e-3 {
 		t.Fatalf("energy %v +- %v, exact %v", deref(r.Energy), deref(r.EnergyErr), ahoE0)
 	}
-	if r.L != 1 || r.Dim != 1 || r.M2 != 1 || r.Lambda != 24 || !r.Extrapolated || !r.Complete || r.Guide.Source != "loaded" {
+	if r.L != 1 || r.Dim != 1 || r.M2 != 1 || r.Lambda != 24 || !r.Extrapolated || !r.Complete || r.Guide == nil || r.Guide.Source != "loaded" {
 		t.Errorf("run description: %+v", r)
 	}
 	if len(r.Points) != 2 || r.Points[0].Tau != 0.1 || r.Points[1].Tau != 0.05 || r.VMCEnergy == nil || r.Fit == nil ||
@@ -104,7 +105,7 @@ func TestDMCGuideJSONStoreResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs, _, err := st.List()
-	if err != nil || len(recs) != 1 || recs[0].Kind != kindDMC || recs[0].Estimates[results.EstEnergy].Value != *r.Energy {
+	if err != nil || len(recs) != 1 || recs[0].Kind != results.KindDMC || recs[0].Estimates[results.EstEnergy].Value != *r.Energy {
 		t.Fatalf("store: %v, %+v", err, recs)
 	}
 
@@ -152,11 +153,4 @@ func TestDMCTrainsGuide(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "guide", "run.json")); err != nil {
 		t.Errorf("the trained guide was not saved: %v", err)
 	}
-}
-
-func deref(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
 }
