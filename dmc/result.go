@@ -97,14 +97,14 @@ type PopulationCheck struct {
 
 // Result is what Run measured.
 type Result struct {
-	Config             Config // with the defaults filled in
-	L, Dim             int
-	M2, Lambda         float64
-	Sites              int
-	Guide              *GuideInfo // where the guide came from (Run; nil from RunWith)
-	Exact              *Reference // the exact E0 where it is cheap (Run; nil otherwise)
-	GaussianBound      float64    // the Gaussian-variational (Hartree) energy, an upper bound (Run; NaN otherwise)
-	Started            time.Time
+	Config        Config // with the defaults filled in
+	L, Dim        int
+	M2, Lambda    float64
+	Sites         int
+	Guide         *GuideInfo // where the guide came from (Run; nil from RunWith)
+	Exact         *Reference // the exact E0 where it is cheap (Run; nil otherwise)
+	GaussianBound float64    // the Gaussian-variational (Hartree) energy, an upper bound (Run; NaN otherwise)
+	Started       time.Time
 	// GuideGap is the guide's Gaussian kernel at k = 0, which sets the automatic times.
 	GuideGap float64
 	// EquilibrationTime, ProductTime and LagTime are the resolved imaginary times.

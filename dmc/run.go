@@ -84,10 +84,10 @@ func (sd *stageData) cumAgo(d int) (float64, bool) {
 
 // Progress reports where a run is. It is called from Run's goroutine, never concurrently.
 type Progress struct {
-	Stage         string  // StageGuide, StageVMC, StageDMC or StagePopulation
+	Stage         string                // StageGuide, StageVMC, StageDMC or StagePopulation
 	Guide         *groundstate.Progress // the guide's training (StageGuide only)
-	Point         int     // index of the time step, -1 for the VMC stage
-	Tau           float64 // time step
+	Point         int                   // index of the time step, -1 for the VMC stage
+	Tau           float64               // time step
 	Walkers       int
 	Generation    int // generations done in this stage, equilibration included
 	Generations   int // generations of this stage
