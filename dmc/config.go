@@ -92,6 +92,8 @@ type Config struct {
 	// result.json (the Summary) and, for a guide trained here, the ground-state run in guide/,
 	// which a Resume reuses.
 	Dir string
+	// NoReference skips the exact reference (exact diagonalization on tiny lattices).
+	NoReference bool
 }
 
 // plan is a validated configuration with every automatic value resolved.

@@ -107,6 +107,18 @@ func newGuide(cfg groundstate.Config, params []float64) (*Guide, error) {
 		Info: GuideInfo{Params: len(params), Scales: a.Scales, Width: a.Width, Init: a.Init}}, nil
 }
 
+// GuideFrom is the guide of a finished ground-state computation.
+func GuideFrom(res *groundstate.Result) (*Guide, error) {
+	g, err := newGuide(res.Config, res.Params)
+	if err != nil {
+		return nil, err
+	}
+	g.Info.Source, g.Info.Dir = "trained", res.Config.Dir
+	g.Info.Energy, g.Info.EnergyErr = res.Estimate.Energy.Value, res.Estimate.Energy.Error
+	g.Info.TrainSeconds = res.Seconds
+	return g, nil
+}
+
 // trainGuide trains the guide with cfg.Train, in cfg.Dir/guide when there is a run
 // directory; a Resume reuses a guide trained there (or continues its training). It returns
 // nil with no error when the training was interrupted.
@@ -144,14 +156,11 @@ func trainGuide(ctx context.Context, cfg Config, progress func(Progress)) (*Guid
 	if res.Status == vmc.Interrupted || res.Status == vmc.TimedOut {
 		return nil, nil
 	}
-	g, err := newGuide(res.Config, res.Params)
-	if err != nil {
-		return nil, err
+	g, err := GuideFrom(res)
+	if g != nil {
+		g.Info.TrainSeconds = time.Since(t0).Seconds()
 	}
-	g.Info.Source, g.Info.Dir = "trained", dir
-	g.Info.Energy, g.Info.EnergyErr = res.Estimate.Energy.Value, res.Estimate.Energy.Error
-	g.Info.TrainSeconds = time.Since(t0).Seconds()
-	return g, nil
+	return g, err
 }
 
 // Run is the whole DMC computation: the guide (cfg.Guide, or trained with cfg.Train), the
@@ -198,7 +207,9 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 	if h, err := hamiltonian.SolveHartree(g.Model); err == nil {
 		res.GaussianBound = h.Energy
 	}
-	if ref, err := ed.Reference(context.WithoutCancel(ctx), g.Model, ed.ReferenceConfig{}); err == nil && ref.Converged {
+	if cfg.NoReference {
+		// the caller has its own
+	} else if ref, err := ed.Reference(context.WithoutCancel(ctx), g.Model, ed.ReferenceConfig{}); err == nil && ref.Converged {
 		res.Exact = &Reference{Energy: ref.Energy, Method: ref.String()}
 	}
 	if cfg.Dir != "" {
