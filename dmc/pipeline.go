@@ -196,13 +196,14 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 			return res, ctx.Err()
 		}
 	}
+	before := time.Since(started).Seconds() // loading or training the guide
 	res, runErr := RunWith(ctx, cfg, g.Wavefunction, g.Model, progress)
 	if res == nil {
 		return nil, runErr
 	}
 	info := g.Info
 	res.Guide, res.Started = &info, started
-	res.Seconds = time.Since(started).Seconds() + info.TrainSeconds
+	res.Seconds += before
 	res.GaussianBound = math.NaN()
 	if h, err := hamiltonian.SolveHartree(g.Model); err == nil {
 		res.GaussianBound = h.Energy
