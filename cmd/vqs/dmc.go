@@ -24,21 +24,15 @@ func newDMCCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dmc",
 		Short: "Exact E0 by diffusion Monte Carlo, guided by the variational state (no fixed-node error)",
-		Long: `dmc computes the ground-state energy E0 by importance-sampled diffusion Monte Carlo with the
-RG-structured variational state as the guide. The Hamiltonian is stoquastic and its ground state
-positive, so there is no fixed-node error: E0 is exact up to the time-step and population errors,
-which the run measures (package dmc says how).
-
-Guide: --guide DIR loads the state of a 'vqs ground-state --out DIR' run (its problem is used;
-physics flags given here must agree). Without --guide it is trained first with the ground-state
-flags, and with --out DIR saved in DIR/guide (a --resume reuses it).
-
-The guide's VMC energy comes from the same moves without weights; each --tau is then run, the
-largest first, E(tau) is extrapolated linearly to tau = 0 (E0) and the two smallest tau's
-difference printed beside it; the largest tau is rerun with --pop-walkers walkers as the
-population check. Errors: blocking over generations ("~": no plateau found). Energies are in
-lattice units. Ctrl-C, SIGTERM or --timeout save the checkpoint in --out, print the result so far
-and exit with status 3; --resume continues exactly where it stopped.`,
+		Long: `dmc computes E0 by importance-sampled diffusion Monte Carlo guided by the RG-structured
+variational state: the Hamiltonian is stoquastic, so there is no fixed-node error, and the
+time-step and population errors are measured (package dmc says how). --guide DIR loads a
+'vqs ground-state --out DIR' state (physics flags given must agree); without it the guide is
+trained first with the ground-state flags (saved in --out/guide). The guide's VMC energy uses
+the same moves without weights; each --tau is run, largest first, extrapolated linearly to
+tau = 0, and the largest is rerun with --pop-walkers walkers. "~": no blocking plateau.
+Ctrl-C, SIGTERM or --timeout save the checkpoint in --out, print the result so far and exit
+with status 3; --resume continues exactly.`,
 		Example: `  vqs dmc --L 1 --dim 1 --m2 1 --lambda 24 --iters 300
   vqs ground-state --L 8 --m2 -1.55 --lambda 12 --iters 400 --out runs/gs8
   vqs dmc --guide runs/gs8 --tau 0.1,0.05 --walkers 512 --time 40 --out runs/dmc8 --store runs`,
