@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 
+	"vqs/dmc"
 	"vqs/groundstate"
 	"vqs/hamiltonian"
 	"vqs/hamiltonian/ed"
@@ -27,11 +28,14 @@ type Config struct {
 	PIMCEps     []float64 // path-integral time spacings (nil: pimc's default)
 	PIMCSamples int       // path-integral samples per chain per spacing (0: pimc's default)
 	NoPIMC      bool      // skip the path integral
+	// DMC, if not nil, adds diffusion Monte Carlo guided by each size's VMC state (its Guide,
+	// Train, Dir and Resume are replaced).
+	DMC *dmc.Config
 }
 
 // Entry is one method's energy.
 type Entry struct {
-	Method string  `json:"method"` // vmc, exact, gaussian or pimc
+	Method string  `json:"method"` // vmc, exact, gaussian, pimc or dmc
 	Energy float64 `json:"energy"`
 	Err    float64 `json:"energy_err"` // 0 for exact values
 	Note   string  `json:"note,omitempty"`
@@ -81,6 +85,13 @@ func (c Config) Validate() error {
 		}
 		if !c.NoPIMC {
 			if err := pimc.Validate(c.pimcConfig(g)); err != nil {
+				return fmt.Errorf("L = %d: %w", l, err)
+			}
+		}
+		if c.DMC != nil {
+			d := *c.DMC
+			d.Guide, d.Train, d.Dir, d.Resume = nil, g, "", false
+			if err := dmc.Validate(d); err != nil {
 				return fmt.Errorf("L = %d: %w", l, err)
 			}
 		}
@@ -162,6 +173,21 @@ func runSize(ctx context.Context, cfg Config, L int, say func(int, string)) (Row
 			}
 		} else {
 			row.Entries = append(row.Entries, Entry{"pimc", pr.E0, pr.Err, pimcNote(pr)})
+		}
+	}
+	if cfg.DMC != nil && ctx.Err() == nil {
+		say(L, "dmc")
+		dc := *cfg.DMC
+		dc.Train, dc.Dir, dc.Checkpoint, dc.Resume, dc.NoReference = groundstate.Config{}, "", "", false, true
+		if dc.Guide, err = dmc.GuideFrom(gs); err != nil {
+			return row, err
+		}
+		dr, err := dmc.Run(ctx, dc, nil)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			return row, err
+		case err == nil && !math.IsNaN(dr.Energy):
+			row.Entries = append(row.Entries, Entry{"dmc", dr.Energy, dr.EnergyErr, "guided by the VMC state, tau -> 0"})
 		}
 	}
 	for i := 0; i < len(row.Entries); i++ {

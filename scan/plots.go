@@ -11,7 +11,8 @@ import (
 )
 
 // Plots draws the scan into dir: the scaling plot of E0/N against 1/N (or 1/L^XPower) with the
-// fit, the Gaussian bounds and the exact values, and one convergence trace per size. It
+// fit, the Gaussian bounds, the exact values and the DMC energies stored at the same couplings,
+// and one convergence trace per size. It
 // returns the files written.
 func Plots(res *Result, cfg Config, dir string) ([]string, error) {
 	if len(res.Rows) == 0 {
@@ -42,6 +43,9 @@ func Plots(res *Result, cfg Config, dir string) ([]string, error) {
 	sp.ReferencePoints = append(sp.ReferencePoints, gauss)
 	if len(exact.Points) > 0 {
 		sp.ReferencePoints = append(sp.ReferencePoints, exact)
+	}
+	if d := storedDMC(cfg.Store, g.Dim, g.M2, g.Lambda); len(d.Points) > 0 {
+		sp.ReferencePoints = append(sp.ReferencePoints, d)
 	}
 	path := filepath.Join(dir, "scaling_"+tag+".png")
 	if _, err := results.PlotScaling(path, sp); err != nil {
@@ -129,4 +133,25 @@ func criticalPlots(c *Critical, dir, tag, couplings string) ([]string, error) {
 		files = append(files, p)
 	}
 	return files, nil
+}
+
+// storedDMC is E0/N of the finished DMC runs (vqs dmc --store) in the store at these
+// couplings, the non-variational reference beside the VMC points; none when there are none or
+// the store cannot be read.
+func storedDMC(store string, dim int, m2, lambda float64) results.ScalingSeries {
+	series := results.ScalingSeries{Label: "DMC"}
+	st, err := results.Open(store)
+	if err != nil {
+		return series
+	}
+	recs, _, err := st.Select(results.Filter{Kinds: []string{results.KindDMC}, Status: results.StatusDone, Dim: dim, M2: &m2, Lambda: &lambda})
+	if err != nil {
+		return series
+	}
+	for _, r := range recs {
+		if e, ok := r.EnergyPerSite(); ok {
+			series.Points = append(series.Points, results.ScalingPoint{L: r.Params.L, EPerSite: e.Value, Err: e.Error})
+		}
+	}
+	return series
 }

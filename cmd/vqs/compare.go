@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"vqs/compare"
+	"vqs/dmc"
 )
 
 func init() { subcommands = append(subcommands, newCompareCmd) }
@@ -18,7 +19,7 @@ func newCompareCmd() *cobra.Command {
 	var f groundStateFlags
 	var sizes, pimcEps string
 	var nmax, pimcSamples int
-	var noPIMC bool
+	var noPIMC, withDMC bool
 	cmd := &cobra.Command{
 		Use:   "compare",
 		Short: "VMC, exact (ED or free), Gaussian and path-integral energies side by side",
@@ -50,6 +51,9 @@ converges only there (use --L 4,8 for VMC against the path integral alone).`,
 				return err
 			}
 			cfg := compare.Config{Sizes: ls, GroundState: g, NMax: nmax, PIMCEps: eps, PIMCSamples: pimcSamples, NoPIMC: noPIMC}
+			if withDMC {
+				cfg.DMC = &dmc.Config{Seed: g.Seed}
+			}
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
@@ -89,6 +93,7 @@ converges only there (use --L 4,8 for VMC against the path integral alone).`,
 	fl.StringVar(&pimcEps, "pimc-eps", "0.2,0.14,0.1", "pimc: time spacings for the eps^2 extrapolation, comma-separated")
 	fl.IntVar(&pimcSamples, "pimc-samples", 4000, "pimc: samples per chain per eps")
 	fl.BoolVar(&noPIMC, "no-pimc", false, "skip the path-integral estimate")
+	fl.BoolVar(&withDMC, "dmc", false, "add diffusion Monte Carlo guided by each size's VMC state (vqs dmc's defaults)")
 	return cmd
 }
 
