@@ -11,13 +11,16 @@ import (
 // Psi ~ exp(-(1/2)(phi-v)^T G (phi-v)) with G_k = sqrt(p_k^2 + M^2) (docs/physics.md, "Exact results").
 // Its energy is an upper bound on E0 and equals E0 at lambda = 0.
 type Hartree struct {
-	Energy float64   // <H> in this state
-	Mass   float64   // M, the gap of the Gaussian kernel
-	VEV    float64   // v >= 0, the field expectation value (0 in the symmetric phase)
-	S2     float64   // (1/N) sum_k 1/(2 G_k), the fluctuation part of <phi^2>
-	Phi2   float64   // <phi_x^2> = v^2 + S2
-	Broken bool      // whether the lower-energy solution has v != 0
-	G      []float64 // G_k, indexed like sites
+	Energy float64 // <H> in this state
+	Mass   float64 // M, the gap of the Gaussian kernel
+	VEV    float64 // v >= 0, the field expectation value (0 in the symmetric phase)
+	S2     float64 // (1/N) sum_k 1/(2 G_k), the fluctuation part of <phi^2>
+	Phi2   float64 // <phi_x^2> = v^2 + S2
+	Broken bool    // whether the lower-energy solution has v != 0
+	// SymmetricMass is the mass of the v = 0 solution, the best symmetric Gaussian (equal to
+	// Mass unless Broken): a Z2-symmetric state that cannot represent the two peaks starts there.
+	SymmetricMass float64
+	G             []float64 // G_k, indexed like sites
 }
 
 // SolveHartree solves the Gaussian-variational gap equations for m and returns the solution of
@@ -68,6 +71,7 @@ func SolveHartreeContext(ctx context.Context, m *Model) (*Hartree, error) {
 			return nil, stopped
 		}
 	}
+	best.SymmetricMass = mSym
 	if math.IsNaN(best.Energy) || math.IsInf(best.Energy, 0) {
 		return nil, fmt.Errorf("hartree: the Gaussian energy is not finite (m2 = %g, lambda = %g)", m.M2, m.Lambda)
 	}

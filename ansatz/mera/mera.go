@@ -500,11 +500,7 @@ func (a *Ansatz) initialParams(hr *hamiltonian.Hartree) ([]float64, error) {
 			if a.nLocal > 0 {
 				vev = hr.VEV
 			} else {
-				var err error
-				M, err = symmetricHartreeMass(m, a.p2)
-				if err != nil {
-					return nil, err
-				}
+				M = hr.SymmetricMass
 			}
 		}
 		theta[0], theta[1] = math.Log(M*M), 1
@@ -534,38 +530,6 @@ func (a *Ansatz) initialParams(hr *hamiltonian.Hartree) ([]float64, error) {
 		}
 	}
 	return theta, nil
-}
-
-// symmetricHartreeMass solves the symmetric-phase gap equation M^2 = m2 + (lambda/2) s2(M); its
-// left side minus right side increases with M and runs from -inf (the k = 0 mode) to +inf.
-func symmetricHartreeMass(m *hamiltonian.Model, p2 []float64) (float64, error) {
-	f := func(M float64) float64 {
-		s := 0.0
-		for _, p := range p2 {
-			s += 0.5 / math.Sqrt(p+M*M)
-		}
-		return M*M - m.M2 - 0.5*m.Lambda*s/float64(m.N)
-	}
-	lo, hi := 1.0, 1.0
-	for f(hi) < 0 {
-		if hi *= 2; hi > 1e150 {
-			return 0, errors.New("mera: symmetric gap equation has no root")
-		}
-	}
-	for f(lo) > 0 {
-		if lo /= 2; lo < 1e-150 {
-			return 0, errors.New("mera: symmetric gap equation has no root")
-		}
-	}
-	for i := 0; i < 200 && hi-lo > 1e-15*hi; i++ {
-		mid := 0.5 * (lo + hi)
-		if f(mid) < 0 {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return 0.5 * (lo + hi), nil
 }
 
 // kernelInto writes g(k) for the Gaussian parameters in theta (already clamped) into g.
