@@ -205,7 +205,9 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 	}
 	if !grid {
 		res.Fit = res.Fits[m2s[0]]
-	} else if len(m2s) >= 2 && len(sizes) >= 2 {
+	} else if len(m2s) >= 2 {
+		// One size still gets the curves of U4 and L x gap against m2 (and says why there is
+		// no crossing), not a scaling plot that mixes couplings.
 		res.Critical = analyse(res.Rows, cfg.Seed)
 	}
 	return res, nil
