@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 	"vqs/ansatz/mera"
+	"vqs/groundstate"
 	"vqs/hamiltonian"
 	"vqs/vmc"
 )
@@ -113,7 +114,7 @@ func BenchmarkMove(b *testing.B) {
 // Hartree start) as the guide.
 func meraGuide(b *testing.B, L int) vmc.Wavefunction {
 	model := mustModel(b, L, 2, -1.55, 12)
-	a, err := mera.New(model, mera.Config{Scales: -1, Width: 4})
+	a, err := mera.New(model, groundstate.DefaultAnsatz) // the guide a default run trains
 	if err != nil {
 		b.Fatal(err)
 	}

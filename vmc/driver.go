@@ -18,6 +18,13 @@ const (
 	DefaultSamples       = 1024
 	DefaultMeasureFactor = 8  // the final measurement draws this many times Samples
 	DefaultThermalize    = 20 // sampler sweeps per chain before the first iteration
+
+	// MinAcceptance is the sampler acceptance below which an iteration counts as failed:
+	// the chains have stopped moving and their estimates mean nothing.
+	MinAcceptance = 0.02
+	// MaxBacktracks is how many failed steps are retried, each with a quarter of the step,
+	// before the run stops as Diverged.
+	MaxBacktracks = 6
 )
 
 // Config controls an optimisation and its final measurement. The zero value of every field
@@ -120,7 +127,7 @@ const (
 	Completed                 // every iteration ran
 	Interrupted               // the context was cancelled
 	TimedOut                  // the context's deadline passed
-	Diverged                  // the energy was not finite or exploded; the last good parameters were restored
+	Diverged                  // the energy was not finite or exploded, or the sampler stopped moving, after MaxBacktracks shorter retries; the last good parameters were restored
 	Converged                 // a Stop function reported convergence
 	Stopped                   // a Stop function ended the run for another reason
 )
@@ -249,7 +256,9 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	acc := newAccumulator(s.Chains(), perChain, p, m)
 	theta := wf.Params(nil)
 	good := append([]float64(nil), theta...)
+	goodChains := s.State()
 	bestE, bestErr := math.Inf(1), 0.0
+	damp, backtracks := 1.0, 0 // step-size factor after failed steps, and their number
 	t0 := time.Now()
 	var lastCkpt time.Time
 	save := func(iter int) error {
@@ -291,20 +300,42 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 			return nil, err
 		}
 		e, eErr, variance := acc.energy()
-		if !finiteAll(e, variance) || (bestE < math.Inf(1) && e-bestE > math.Max(0.5*math.Abs(bestE), 50*(bestErr+eErr))) {
-			res.Status = Diverged
-			res.Reason = fmt.Sprintf("diverged: energy %.6g at iteration %d (best %.6g); restored the last good parameters", e, it+1, bestE)
+		// A step can take the state where the sampler no longer moves (every proposal
+		// rejected: the chains sit still and their E_loc means nothing), or make the energy
+		// explode. Either way the step was too long: go back to the last parameters and chain
+		// states that sampled well and retry with a quarter of the step, a few times.
+		var failure string
+		switch {
+		case !finiteAll(e, variance):
+			failure = fmt.Sprintf("energy %.6g", e)
+		case bestE < math.Inf(1) && e-bestE > math.Max(0.5*math.Abs(bestE), 50*(bestErr+eErr)):
+			failure = fmt.Sprintf("energy %.6g (best %.6g)", e, bestE)
+		case accept < MinAcceptance:
+			failure = fmt.Sprintf("sampler acceptance %.3g", accept)
+		}
+		if failure != "" {
 			if err := wf.SetParams(good); err != nil {
 				return nil, err
 			}
 			s.Refresh()
+			if err := s.SetState(goodChains); err != nil {
+				return nil, err
+			}
+			if backtracks < MaxBacktracks && it > start {
+				backtracks++
+				damp /= 4
+				continue
+			}
+			res.Status = Diverged
+			res.Reason = fmt.Sprintf("diverged: %s at iteration %d after %d shorter retries; restored the last good parameters", failure, it+1, backtracks)
 			break
 		}
 		if e < bestE {
 			bestE, bestErr = e, eErr
 		}
 		copy(good, wf.Params(theta))
-		lr := Schedule(cfg.LR, it, cfg.Iterations)
+		goodChains = s.State()
+		lr := damp * Schedule(cfg.LR, it, cfg.Iterations)
 		o, centred := acc.centred(e)
 		d, err := opt.Step(o, centred, lr)
 		if err != nil {
@@ -354,6 +385,10 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			res.Status = TimedOut
 		}
+	}
+	if final.Acceptance < MinAcceptance && (res.Status == Completed || res.Status == Converged) {
+		res.Status = Diverged
+		res.Reason = fmt.Sprintf("the sampler did not move in the measurement (acceptance %.3g): the estimates mean nothing", final.Acceptance)
 	}
 	res.Final = final
 	res.Params = wf.Params(nil)

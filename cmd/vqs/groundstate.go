@@ -392,7 +392,14 @@ func printGroundState(w io.Writer, o groundstate.Summary) error {
 		r.add("chi", "%s  (N (<M^2> - <|M|>^2))", fmtEst(*o.Chi, o.ChiErr))
 	}
 	if o.Gap != nil {
-		r.add("gap (odd sector)", "%s  (%s)", fmtEst(*o.Gap, o.GapErr), o.GapMethod)
+		note := o.GapMethod
+		if o.GapErr != nil && *o.Gap < -2**o.GapErr {
+			// E_odd and E_VMC are both upper bounds; a negative difference means the even state
+			// is further from its eigenstate than the odd one (typical deep in the broken phase,
+			// where the true gap is exponentially small).
+			note += "; NEGATIVE: the even state is not converged, the gap is below this resolution"
+		}
+		r.add("gap (odd sector)", "%s  (%s)", fmtEst(*o.Gap, o.GapErr), note)
 	}
 	r.add("acceptance", "%.3f", o.Acceptance)
 	if o.TauInt != nil {
