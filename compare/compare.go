@@ -17,6 +17,7 @@ import (
 	"vqs/hamiltonian/ed"
 	"vqs/pimc"
 	"vqs/stats"
+	"vqs/vmc"
 )
 
 // Config is one comparison. GroundState is the VMC template of every size (its L, Dir,
@@ -175,7 +176,9 @@ func runSize(ctx context.Context, cfg Config, L int, say func(int, string)) (Row
 			row.Entries = append(row.Entries, Entry{"pimc", pr.E0, pr.Err, pimcNote(pr)})
 		}
 	}
-	if cfg.DMC != nil && ctx.Err() == nil {
+	if cfg.DMC != nil && ctx.Err() == nil && gs.Status == vmc.Diverged {
+		return row, fmt.Errorf("L = %d: no DMC, the VMC state that would guide it diverged: %s", L, gs.Reason)
+	} else if cfg.DMC != nil && ctx.Err() == nil {
 		say(L, "dmc")
 		dc := *cfg.DMC
 		dc.Train, dc.Dir, dc.Checkpoint, dc.Resume, dc.NoReference = groundstate.Config{}, "", "", false, true

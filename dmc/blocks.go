@@ -138,8 +138,11 @@ func (v view) function(terms []ratioTerm, f func(r []float64) float64, grad func
 		}
 		z[row] = s
 	}
+	// Blocking without a plateau underestimates the error of a series only a few correlation
+	// times long; the Gamma method's automatic window copes better there, so the larger of the
+	// two is the error (as for the gap).
 	bin := stats.BinningError(z)
-	return Estimate{Value: f(r), Error: bin.Error, Plateau: bin.Plateau}
+	return Estimate{Value: f(r), Error: math.Max(bin.Error, stats.ErrorOfMean(z)), Plateau: bin.Plateau}
 }
 
 // ratio estimates sum(num)/sum(den).

@@ -126,6 +126,9 @@ func (c *Config) defaults() {
 	}
 	if c.PopulationWalkers == 0 {
 		c.PopulationWalkers = c.Walkers / 2
+		if c.PopulationWalkers < MinWalkers {
+			c.PopulationWalkers = -1 // too few walkers to halve: no check by default
+		}
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.GOMAXPROCS(0)

@@ -46,6 +46,10 @@ type GuideInfo struct {
 	Energy       float64 `json:"-"`
 	EnergyErr    float64 `json:"-"`
 	TrainSeconds float64 `json:"training_seconds"`
+	// Status is how the guide's ground-state run ended ("completed", "diverged", ...; empty
+	// when only its checkpoint was read), and Stopped why it ended early.
+	Status  string `json:"status,omitempty"`
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // LoadGuide reads the state of the ground-state run in dir (groundstate.Run with Dir set): its
@@ -82,6 +86,7 @@ func LoadGuide(dir string) (*Guide, error) {
 		return nil, fmt.Errorf("the guide in %s: %w", dir, err)
 	}
 	g.Info.Source, g.Info.Dir, g.Info.Energy, g.Info.EnergyErr = "loaded", dir, energy, energyErr
+	g.Info.Status, g.Info.Stopped = run.Result.Status, run.Result.Stopped
 	return g, nil
 }
 
@@ -131,10 +136,14 @@ func trainGuide(ctx context.Context, cfg Config, progress func(Progress)) (*Guid
 	if cfg.Resume && dir != "" {
 		if _, err := os.Stat(filepath.Join(dir, groundstate.RunFile)); err == nil {
 			g, err := LoadGuide(dir)
-			if g != nil {
-				g.Info.Source = "trained"
+			if err != nil {
+				return nil, err
 			}
-			return g, err
+			// An interrupted training also leaves a run.json; only a finished one is the guide.
+			if g.Info.Status != vmc.Interrupted.String() && g.Info.Status != vmc.TimedOut.String() {
+				g.Info.Source = "trained"
+				return g, checkTrained(g, tc)
+			}
 		}
 	}
 	var gp func(groundstate.Progress)
@@ -156,11 +165,27 @@ func trainGuide(ctx context.Context, cfg Config, progress func(Progress)) (*Guid
 	if res.Status == vmc.Interrupted || res.Status == vmc.TimedOut {
 		return nil, nil
 	}
+	if res.Status == vmc.Diverged {
+		return nil, fmt.Errorf("training the guide: %s", res.Reason)
+	}
 	g, err := GuideFrom(res)
 	if g != nil {
 		g.Info.TrainSeconds = time.Since(t0).Seconds()
+		g.Info.Status = res.Status.String()
+		err = checkTrained(g, tc)
 	}
 	return g, err
+}
+
+// checkTrained refuses a guide, reused or resumed from the run directory, whose problem is not
+// the one cfg.Train asks for: a resume must not silently keep an earlier problem.
+func checkTrained(g *Guide, train groundstate.Config) error {
+	want, have := train.WithDefaults(), g.Problem.WithDefaults()
+	if want.L != have.L || want.Dim != have.Dim || want.M2 != have.M2 || want.Lambda != have.Lambda {
+		return fmt.Errorf("the guide trained in the run directory is for L = %d, dim = %d, m2 = %g, lambda = %g, not L = %d, dim = %d, m2 = %g, lambda = %g",
+			have.L, have.Dim, have.M2, have.Lambda, want.L, want.Dim, want.M2, want.Lambda)
+	}
+	return nil
 }
 
 // Run is the whole DMC computation: the guide (cfg.Guide, or trained with cfg.Train), the
@@ -197,6 +222,13 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 		}
 	}
 	before := time.Since(started).Seconds() // loading or training the guide
+	if cfg.Resume && cfg.Checkpoint != "" {
+		// Interrupted while the guide was training: the walkers have no checkpoint yet and
+		// start from the beginning.
+		if _, err := os.Stat(cfg.Checkpoint); errors.Is(err, fs.ErrNotExist) {
+			cfg.Resume = false
+		}
+	}
 	res, runErr := RunWith(ctx, cfg, g.Wavefunction, g.Model, progress)
 	if res == nil {
 		return nil, runErr

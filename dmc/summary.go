@@ -260,12 +260,16 @@ func (res *Result) Record(runErr error) *results.Record {
 	}
 	rec := &results.Record{Kind: results.KindDMC, Status: results.StatusDone, Version: buildinfo.Version(), Seed: c.Seed,
 		Started: res.Started, Finished: time.Now(), Seconds: res.Seconds,
-		Params: results.Params{L: res.L, Dim: res.Dim, M2: res.M2, Lambda: res.Lambda, Extra: extra},
-		Estimates: map[string]results.Estimate{
-			results.EstEnergy:        {Value: res.Energy, Error: res.EnergyErr},
-			results.EstEnergyPerSite: {Value: res.Energy / n, Error: res.EnergyErr / n},
-		},
+		Params:    results.Params{L: res.L, Dim: res.Dim, M2: res.M2, Lambda: res.Lambda, Extra: extra},
+		Estimates: map[string]results.Estimate{},
 	}
+	// An error whose blocking found no plateau is a lower bound: stored as unreliable.
+	e0Unreliable := len(res.Points) == 0
+	for _, p := range res.Points {
+		e0Unreliable = e0Unreliable || !p.Energy.Plateau
+	}
+	rec.Estimates[results.EstEnergy] = results.Estimate{Value: res.Energy, Error: res.EnergyErr, Unreliable: e0Unreliable}
+	rec.Estimates[results.EstEnergyPerSite] = results.Estimate{Value: res.Energy / n, Error: res.EnergyErr / n, Unreliable: e0Unreliable}
 	if runErr != nil {
 		rec.Status = results.StatusInterrupted
 		if !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, context.DeadlineExceeded) {
@@ -274,12 +278,13 @@ func (res *Result) Record(runErr error) *results.Record {
 		}
 	}
 	if v := res.VMC; v != nil {
-		rec.Estimates[EstVMCEnergy] = results.Estimate{Value: v.Energy.Value, Error: v.Energy.Error}
-		rec.Estimates[EstVMCEnergyPerSite] = results.Estimate{Value: v.Energy.Value / n, Error: v.Energy.Error / n}
-		rec.Estimates[results.EstVariance] = results.Estimate{Value: v.Variance.Value, Error: v.Variance.Error}
+		u := !v.Energy.Plateau
+		rec.Estimates[EstVMCEnergy] = results.Estimate{Value: v.Energy.Value, Error: v.Energy.Error, Unreliable: u}
+		rec.Estimates[EstVMCEnergyPerSite] = results.Estimate{Value: v.Energy.Value / n, Error: v.Energy.Error / n, Unreliable: u}
+		rec.Estimates[results.EstVariance] = results.Estimate{Value: v.Variance.Value, Error: v.Variance.Error, Unreliable: !v.Variance.Plateau}
 	}
 	if res.Gap != nil && !math.IsNaN(res.Gap.Value) {
-		rec.Estimates[results.EstGap] = results.Estimate{Value: res.Gap.Value, Error: res.Gap.Error}
+		rec.Estimates[results.EstGap] = results.Estimate{Value: res.Gap.Value, Error: res.Gap.Error, Unreliable: !res.Gap.Plateau}
 	}
 	if len(res.Points) > 0 {
 		cur := results.Curve{Label: "E(tau) vs tau, mixed estimator"}

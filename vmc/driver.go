@@ -22,8 +22,9 @@ const (
 	// MinAcceptance is the sampler acceptance below which an iteration counts as failed:
 	// the chains have stopped moving and their estimates mean nothing.
 	MinAcceptance = 0.02
-	// MaxBacktracks is how many failed steps are retried, each with a quarter of the step,
-	// before the run stops as Diverged.
+	// MaxBacktracks is how many failed steps in a row are retried, each with a quarter of
+	// the step, before the run stops as Diverged. Each step that samples well doubles the
+	// step factor again, up to 1.
 	MaxBacktracks = 6
 )
 
@@ -169,6 +170,9 @@ type Checkpoint struct {
 	Optimizer json.RawMessage `json:"optimizer,omitempty"` // the optimiser's own state (Stateful)
 	Chains    [][]float64     `json:"chains"`
 	Trace     []IterStats     `json:"trace"`
+	// Damp is the step-size factor left by failed steps (see MaxBacktracks); 0 in files
+	// written before it existed, read as 1.
+	Damp float64 `json:"damp,omitempty"`
 }
 
 // Validate checks a checkpoint against the wavefunction, the number of chains and sites and
@@ -231,6 +235,7 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	opt := cfg.Optimizer
 	res := &Result{Status: Completed}
 	start := 0
+	damp, backtracks := 1.0, 0 // step-size factor after failed steps, and consecutive failures
 	if cp != nil {
 		if err := cp.Validate(wf, s.Chains(), cfg); err != nil {
 			return nil, fmt.Errorf("vmc: %w", err)
@@ -249,6 +254,9 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 		}
 		start = cp.Iter
 		res.Trace = append(res.Trace, cp.Trace...)
+		if cp.Damp > 0 && cp.Damp <= 1 {
+			damp = cp.Damp
+		}
 	} else if _, err := s.Sample(ctx, cfg.Thermalize, nil); err != nil && ctx.Err() == nil {
 		return nil, err
 	}
@@ -258,14 +266,13 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	good := append([]float64(nil), theta...)
 	goodChains := s.State()
 	bestE, bestErr := math.Inf(1), 0.0
-	damp, backtracks := 1.0, 0 // step-size factor after failed steps, and their number
 	t0 := time.Now()
 	var lastCkpt time.Time
 	save := func(iter int) error {
 		if cfg.Checkpoint == nil {
 			return nil
 		}
-		c := &Checkpoint{Iter: iter, Params: wf.Params(nil), Chains: s.State(), Trace: res.Trace}
+		c := &Checkpoint{Iter: iter, Params: wf.Params(nil), Chains: s.State(), Trace: res.Trace, Damp: damp}
 		if st, ok := opt.(Stateful); ok {
 			b, err := st.MarshalState()
 			if err != nil {
@@ -330,12 +337,14 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 			res.Reason = fmt.Sprintf("diverged: %s at iteration %d after %d shorter retries; restored the last good parameters", failure, it+1, backtracks)
 			break
 		}
+		backtracks = 0
 		if e < bestE {
 			bestE, bestErr = e, eErr
 		}
 		copy(good, wf.Params(theta))
 		goodChains = s.State()
 		lr := damp * Schedule(cfg.LR, it, cfg.Iterations)
+		damp = math.Min(1, 2*damp) // each step that sampled well earns back half of what a failure took
 		o, centred := acc.centred(e)
 		d, err := opt.Step(o, centred, lr)
 		if err != nil {
@@ -379,6 +388,26 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	final, err := Measure(mctx, m, wf, s, ms, cfg.MeasureProgress)
 	if err != nil {
 		return nil, err
+	}
+	if bad := !finiteAll(final.Energy.Value) || final.Acceptance < MinAcceptance; bad && !equalParams(good, wf.Params(theta)) {
+		// The last step was never sampled before the measurement; if it broke the state,
+		// measure the last parameters that sampled well instead.
+		if err := wf.SetParams(good); err != nil {
+			return nil, err
+		}
+		s.Refresh()
+		if err := s.SetState(goodChains); err != nil {
+			return nil, err
+		}
+		if final, err = Measure(mctx, m, wf, s, ms, cfg.MeasureProgress); err != nil {
+			return nil, err
+		}
+		if finiteAll(final.Energy.Value) && final.Acceptance >= MinAcceptance && (res.Status == Completed || res.Status == Converged) {
+			res.Status, res.Reason = Diverged, "diverged: the last step broke the state; measured the parameters before it"
+		}
+	}
+	if !finiteAll(final.Energy.Value) && (res.Status == Completed || res.Status == Converged) {
+		res.Status, res.Reason = Diverged, fmt.Sprintf("the measured energy is not finite (%v)", final.Energy.Value)
 	}
 	if final.Interrupted && res.Status == Completed {
 		res.Status, res.Reason = Interrupted, fmt.Sprintf("interrupted during the measurement (%d of %d samples)", final.Samples, ms)
@@ -446,6 +475,18 @@ func applyStep(wf Wavefunction, theta, d []float64) error {
 func finiteAll(xs ...float64) bool {
 	for _, x := range xs {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalParams(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
 			return false
 		}
 	}

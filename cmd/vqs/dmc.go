@@ -109,9 +109,9 @@ with status 3; --resume continues exactly.`,
 	fl.StringVar(&taus, "tau", "0.1,0.05", "comma-separated DMC time steps (each > 0, distinct); two or more are extrapolated linearly to tau = 0")
 	fl.IntVar(&c.Walkers, "walkers", dmc.DefaultWalkers, fmt.Sprintf("walkers (fixed population, >= %d)", dmc.MinWalkers))
 	fl.Float64Var(&c.Time, "time", dmc.DefaultTime, "imaginary time measured at each tau, after equilibration")
-	fl.Float64Var(&c.Equilibration, "equil", 0, "imaginary time run at each tau before measuring; 0: 2/g(0) clamped to [1, 10] plus a detected transient")
+	fl.Float64Var(&c.Equilibration, "equil", 0, "imaginary time run at the first tau before measuring, half of it at each later one (they start projected); 0: 2/g(0) clamped to [1, 10], plus a detected transient")
 	fl.Float64Var(&c.VMCTime, "vmc-time", 0, "imaginary time of the guide's VMC measurement with the same moves (0: --time)")
-	fl.IntVar(&c.PopulationWalkers, "pop-walkers", 0, "walkers of the population check, a rerun of the largest tau (0: --walkers/2; -1: no check)")
+	fl.IntVar(&c.PopulationWalkers, "pop-walkers", 0, "walkers of the population check, a rerun of the largest tau (0: --walkers/2, no check below 16 walkers; -1: no check)")
 	fl.Float64Var(&c.ProductTime, "product-time", 0, "window (imaginary time) of the population-control correction (0: 1/g(0) clamped to [1, 5]; -1: none)")
 	fl.Float64Var(&c.LagTime, "lag-time", 0, "longest imaginary-time lag of the mode correlations for the gap (0: 3/g(0) clamped to [0.5, 20]; -1: no gap)")
 	fl.IntVar(&c.Workers, "workers", 0, "goroutines moving walkers (0: all cores); results do not depend on it")
@@ -204,10 +204,18 @@ func printDMC(w io.Writer, s dmc.Summary) error {
 		}
 	}
 	if s.VMCEnergy != nil && s.Energy != nil {
-		r.add("VMC - DMC", "%.4g (%.1f sigma; DMC projects down)", *s.VMCEnergy-*s.Energy, deref(s.DMCBelowVMC))
+		sig := ""
+		if s.DMCBelowVMC != nil && !math.IsInf(*s.DMCBelowVMC, 0) && !math.IsNaN(*s.DMCBelowVMC) {
+			sig = fmt.Sprintf("%.1f sigma; ", *s.DMCBelowVMC)
+		}
+		r.add("VMC - DMC", "%.4g (%sDMC projects down)", *s.VMCEnergy-*s.Energy, sig)
 	}
 	if s.Exact != nil && s.Energy != nil {
-		r.add("exact", "%.10g  (%s; DMC - exact = %.3g, %.1f sigma)", *s.Exact, s.ExactMethod, *s.Energy-*s.Exact, (*s.Energy-*s.Exact)/deref(s.EnergyErr))
+		sig := ""
+		if e := deref(s.EnergyErr); e > 0 {
+			sig = fmt.Sprintf(", %.1f sigma", (*s.Energy-*s.Exact)/e)
+		}
+		r.add("exact", "%.10g  (%s; DMC - exact = %.3g%s)", *s.Exact, s.ExactMethod, *s.Energy-*s.Exact, sig)
 	}
 	r.add("Gaussian bound", "%s", val(s.GaussianBound))
 	if s.Gap != nil {
