@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"vqs/results"
+	"vqs/vmc"
 )
 
 // Record returns the result as a results-store record of the given kind (results.KindGroundState
@@ -12,7 +13,10 @@ func (r *Result) Record(kind string) *results.Record {
 	s := r.Summary()
 	e := r.Estimate
 	status := results.StatusDone
-	if r.Status.Early() {
+	switch {
+	case r.Status == vmc.Diverged:
+		status = results.StatusFailed // its estimates describe a broken state
+	case r.Status.Early():
 		status = results.StatusInterrupted
 	}
 	est := map[string]results.Estimate{

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
@@ -25,6 +26,8 @@ type Critical struct {
 	BinderCurves       []critical.Curve
 	ScaledGapCurves    []critical.Curve
 	CollapseM2c, NuFix float64
+	// Excluded lists the points left out because their VMC run diverged ("L = 32, m2 = -1.75").
+	Excluded []string
 }
 
 // analyse runs the finite-size-scaling analysis on the rows of a grid scan.
@@ -33,6 +36,10 @@ func analyse(rows []Row, seed uint64) *Critical {
 	byL := map[int]*critical.Curve{}
 	gapByL := map[int]*critical.Curve{}
 	for _, r := range rows {
+		if r.RunStatus == "diverged" {
+			c.Excluded = append(c.Excluded, fmt.Sprintf("L = %d, m2 = %g", r.L, r.M2))
+			continue
+		}
 		if b := r.Binder; finite(b.Value) && b.Error > 0 {
 			if byL[r.L] == nil {
 				byL[r.L] = &critical.Curve{L: r.L}

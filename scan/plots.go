@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"vqs/critical"
 	"vqs/results"
@@ -113,8 +114,8 @@ func criticalPlots(c *Critical, dir, tag, couplings string) ([]string, error) {
 	}
 	if len(c.ScaledGapCurves) > 0 {
 		p := filepath.Join(dir, "lgap_"+tag+".png")
-		if err := results.PlotSeries(p, results.SeriesPlot{Title: "Scaled gap L x Delta, " + couplings,
-			XLabel: "bare mass squared m2  (lattice units)", YLabel: "L x gap  (dimensionless; " + c.GapMethod + ")",
+		if err := results.PlotSeries(p, results.SeriesPlot{Title: "Scaled gap L x Delta, " + couplings + "; " + strings.SplitN(c.GapMethod, ",", 2)[0],
+			XLabel: "bare mass squared m2  (lattice units)", YLabel: "L x gap  (dimensionless)",
 			Series: curves(c.ScaledGapCurves, id), VLines: vline(c.Gap, "m2_c from the L x gap crossing of the two largest L")}); err != nil {
 			return files, err
 		}

@@ -60,6 +60,9 @@ type Row struct {
 	Reused    bool   // found in the store, not computed by this scan
 	Resumed   int    // the iteration a checkpointed size resumed from (0: started fresh)
 	Trace     string // the record's trace, relative to the store
+	// RunStatus is how the point's VMC run ended (vmc.Status.String(): "completed",
+	// "diverged", ...). Diverged points are shown but left out of the critical analysis.
+	RunStatus string
 }
 
 // Result is a finished (or interrupted) scan.
@@ -296,6 +299,7 @@ func fromRecord(row Row, rec results.Record) Row {
 		row.GapMethod, _ = rec.Meta["gap_method"].(string)
 	}
 	row.ID, row.Trace = rec.ID, rec.Trace
+	row.RunStatus, _ = rec.Meta["status"].(string)
 	if e, ok := rec.Estimates["exact_energy"]; ok {
 		how, _ := rec.Meta["exact_method"].(string)
 		row.Exact = &groundstate.Reference{Energy: e.Value, Method: how}

@@ -246,6 +246,7 @@ type scanCriticalJSON struct {
 	GapDrift        *float64           `json:"gap_drift"`
 	GapWhy          string             `json:"gap_note,omitempty"`
 	GapMethod       string             `json:"gap_method,omitempty"`
+	Excluded        []string           `json:"excluded,omitempty"` // points whose VMC run diverged
 	NuIsing         float64            `json:"nu_ising"`
 	CollapseIsing   *float64           `json:"collapse_quality_ising"` // about 1 when U4 collapses within errors
 	NuFit           *float64           `json:"nu_fit"`
@@ -300,7 +301,7 @@ func scanJSON(res *scan.Result, cfg scan.Config, plots []string) scanOutJSON {
 		}
 	}
 	if c := res.Critical; c != nil {
-		cj := &scanCriticalJSON{BinderWhy: c.BinderWhy, GapWhy: c.GapWhy, GapMethod: c.GapMethod, NuIsing: critical.NuIsing3D,
+		cj := &scanCriticalJSON{BinderWhy: c.BinderWhy, GapWhy: c.GapWhy, GapMethod: c.GapMethod, NuIsing: critical.NuIsing3D, Excluded: c.Excluded,
 			BinderCrossings: []scanCrossingJSON{}, GapCrossings: []scanCrossingJSON{}}
 		crossings := func(r *critical.Result) ([]scanCrossingJSON, *float64, *float64, *float64) {
 			if r == nil {
@@ -408,6 +409,9 @@ func printScan(w io.Writer, o scanOutJSON) error {
 				fmt.Fprintf(&b, "  crossing L = %d, %d: m2 = %.5g +- %.2g (value %.4g, resolved in %.0f%% of resamples)\n",
 					x.L1, x.L2, x.M2, x.Err, x.Value, 100*x.Resolved)
 			}
+		}
+		if len(c.Excluded) > 0 {
+			fmt.Fprintf(&b, "left out of the analysis (VMC diverged): %s\n", strings.Join(c.Excluded, "; "))
 		}
 		line("the U4 crossings", c.M2cBinder, c.M2cBinderErr, c.BinderDrift, c.BinderCrossings, c.BinderWhy)
 		line("the L x gap crossings ("+c.GapMethod+")", c.M2cGap, c.M2cGapErr, c.GapDrift, c.GapCrossings, c.GapWhy)
