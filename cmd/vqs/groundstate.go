@@ -59,7 +59,7 @@ at most the iteration in progress. --resume continues the run in DIR with the se
 there (--iters and --measure-samples may be raised); a directory holding a run is refused
 without --resume or --force. Ctrl-C, SIGTERM and --timeout stop the optimization, checkpoint,
 measure briefly and print the result so far (exit status 3).`,
-		Example: `  vqs ground-state                                  # 8x8, m2 = 1, lambda = 24, under a minute
+		Example: `  vqs ground-state                                  # 8x8, m2 = 1, lambda = 24, about 15 seconds
   vqs ground-state --L 16 --m2 -1.55 --lambda 12 --iters 400 --out runs/crit16
   vqs ground-state --out runs/crit16 --resume         # continue from the checkpoint
   vqs ground-state --L 32 --lambda 0 --init product   # the free theory from a wrong product state
