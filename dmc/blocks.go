@@ -92,14 +92,11 @@ func (v view) sum(col int) float64 {
 	return s
 }
 
-// Estimate is a Monte Carlo estimate with its one-sigma error.
-type Estimate struct {
-	Value float64 `json:"value"`
-	Error float64 `json:"error"`
-	// Plateau reports whether the blocking analysis of the error reached a plateau; when it
-	// is false the series was too short for its correlation time and Error is a lower bound.
-	Plateau bool `json:"plateau"`
-}
+// Estimate is the one estimate type of vqs. Here Unreliable means that the blocking analysis
+// of the error reached no plateau: the series was too short for its correlation time and
+// Error is a lower bound. BlockErr is the blocking error itself (Error is the larger of it and
+// the Gamma method's).
+type Estimate = stats.Estimate
 
 // ratioTerm is one ratio r = sum(num)/sum(den) over the view's rows, an ingredient of a
 // function of ratios.
@@ -142,7 +139,7 @@ func (v view) function(terms []ratioTerm, f func(r []float64) float64, grad func
 	// times long; the Gamma method's automatic window copes better there, so the larger of the
 	// two is the error (as for the gap).
 	bin := stats.BinningError(z)
-	return Estimate{Value: f(r), Error: math.Max(bin.Error, stats.ErrorOfMean(z)), Plateau: bin.Plateau}
+	return Estimate{Value: f(r), Error: math.Max(bin.Error, stats.ErrorOfMean(z)), BlockErr: bin.Error, Unreliable: !bin.Plateau}
 }
 
 // ratio estimates sum(num)/sum(den).

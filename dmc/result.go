@@ -327,7 +327,7 @@ func (v view) gap(base, which, lags int, dt float64) Gap {
 	// better with such short series; the larger of the two is reported.
 	bin := stats.BinningError(z)
 	errGap := math.Max(bin.Error, stats.ErrorOfMean(z))
-	g.Estimate = Estimate{Value: -slope, Error: errGap, Plateau: bin.Plateau}
+	g.Estimate = Estimate{Value: -slope, Error: errGap, BlockErr: bin.Error, Unreliable: !bin.Plateau}
 	g.FitFrom, g.FitTo = g.Lags[from], g.Lags[to]
 	return g
 }
@@ -350,7 +350,7 @@ func combined(a, b Estimate) Comparison {
 
 func extrapolate(mixed, vmc Estimate) Estimate {
 	return Estimate{Value: 2*mixed.Value - vmc.Value, Error: math.Hypot(2*mixed.Error, vmc.Error),
-		Plateau: mixed.Plateau && vmc.Plateau}
+		Unreliable: mixed.Unreliable || vmc.Unreliable}
 }
 
 // result assembles the Result from every stage that has data.

@@ -150,7 +150,7 @@ func opt(x float64) *float64 {
 }
 
 func estSummary(e Estimate) EstSummary {
-	return EstSummary{Value: opt(e.Value), Err: opt(e.Error), Plateau: e.Plateau}
+	return EstSummary{Value: opt(e.Value), Err: opt(e.Error), Plateau: !e.Unreliable}
 }
 
 func obsSummary(o Observables) ObsSummary {
@@ -163,7 +163,7 @@ func obsSummary(o Observables) ObsSummary {
 }
 
 func gapSummary(g Gap) GapSummary {
-	out := GapSummary{Value: opt(g.Value), Err: opt(g.Error), Plateau: g.Plateau, FitFrom: g.FitFrom, FitTo: g.FitTo,
+	out := GapSummary{Value: opt(g.Value), Err: opt(g.Error), Plateau: !g.Unreliable, FitFrom: g.FitFrom, FitTo: g.FitTo,
 		Lags: g.Lags, Note: g.Note, Ratio: []*float64{}, RatioErr: []*float64{}}
 	if out.Lags == nil {
 		out.Lags = []float64{}
@@ -266,7 +266,7 @@ func (res *Result) Record(runErr error) *results.Record {
 	// An error whose blocking found no plateau is a lower bound: stored as unreliable.
 	e0Unreliable := len(res.Points) == 0
 	for _, p := range res.Points {
-		e0Unreliable = e0Unreliable || !p.Energy.Plateau
+		e0Unreliable = e0Unreliable || p.Energy.Unreliable
 	}
 	rec.Estimates[results.EstEnergy] = results.Estimate{Value: res.Energy, Error: res.EnergyErr, Unreliable: e0Unreliable}
 	rec.Estimates[results.EstEnergyPerSite] = results.Estimate{Value: res.Energy / n, Error: res.EnergyErr / n, Unreliable: e0Unreliable}
@@ -278,13 +278,13 @@ func (res *Result) Record(runErr error) *results.Record {
 		}
 	}
 	if v := res.VMC; v != nil {
-		u := !v.Energy.Plateau
+		u := v.Energy.Unreliable
 		rec.Estimates[EstVMCEnergy] = results.Estimate{Value: v.Energy.Value, Error: v.Energy.Error, Unreliable: u}
 		rec.Estimates[EstVMCEnergyPerSite] = results.Estimate{Value: v.Energy.Value / n, Error: v.Energy.Error / n, Unreliable: u}
-		rec.Estimates[results.EstVariance] = results.Estimate{Value: v.Variance.Value, Error: v.Variance.Error, Unreliable: !v.Variance.Plateau}
+		rec.Estimates[results.EstVariance] = results.Estimate{Value: v.Variance.Value, Error: v.Variance.Error, Unreliable: v.Variance.Unreliable}
 	}
 	if res.Gap != nil && !math.IsNaN(res.Gap.Value) {
-		rec.Estimates[results.EstGap] = results.Estimate{Value: res.Gap.Value, Error: res.Gap.Error, Unreliable: !res.Gap.Plateau}
+		rec.Estimates[results.EstGap] = results.Estimate{Value: res.Gap.Value, Error: res.Gap.Error, Unreliable: res.Gap.Unreliable}
 	}
 	if len(res.Points) > 0 {
 		cur := results.Curve{Label: "E(tau) vs tau, mixed estimator"}
