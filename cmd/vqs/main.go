@@ -1,6 +1,7 @@
 // Command vqs computes ground states of lattice scalar phi^4 theory in 2+1 dimensions:
 // exact references (free theory, exact diagonalization), the Gaussian-variational bound,
-// variational Monte Carlo with an RG-structured ansatz, and Euclidean sampling.
+// variational Monte Carlo with an RG-structured ansatz, diffusion Monte Carlo, scans that
+// locate the critical point, and Euclidean sampling.
 // Run `vqs --help` for the subcommands and their conventions.
 //
 // Exit status: 0 done; 1 a failure while computing or writing; 2 bad input (the command line,

@@ -1,6 +1,8 @@
-// Package latfft does discrete Fourier transforms of real fields on periodic lattices, the one
-// piece of numerics that the ansatz (its Gaussian kernel) and the samplers (Fourier
-// acceleration, exact Gaussian transitions, structure factors) share. A lattice is an L^d cube
+// Package latfft does discrete Fourier transforms of fields on periodic lattices, the one piece
+// of numerics that the ansatz (its Gaussian kernel and RG-flowed fields), the samplers (Fourier
+// acceleration, exact Gaussian transitions, structure factors) and DMC share: real fields
+// through half spectra, and complex fields (Plan.Complex) for callers that move two real fields
+// at once. A lattice is an L^d cube
 // or a box whose sides differ (an L_t x L^d Euclidean lattice). Sites and momenta use the
 // layout of hamiltonian.Lattice, generalised to a box: index = n0 + L0*n1 + L0*L1*n2 with axis 0
 // fastest, momentum k_mu = 2 pi n_mu / L_mu.
