@@ -43,29 +43,24 @@ func benchRunnerWith(b *testing.B, g vmc.Wavefunction, model *hamiltonian.Model,
 // BenchmarkGeneration is one DMC generation (every walker moved, weighted, measured and
 // resampled) on all cores, with the test guide (Gaussian kernel plus an on-site quartic term).
 func BenchmarkGeneration(b *testing.B) {
-	for _, L := range []int{16, 32} {
-		b.Run(fmt.Sprintf("L%d", L), func(b *testing.B) {
-			const m = 128
-			r, sd := benchRunner(b, L, m, 0)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				r.generation(sd)
-				sd.Gen++
-			}
-			b.ReportMetric(float64(m*b.N)/b.Elapsed().Seconds(), "moves/s")
-		})
-	}
+	benchGenerations(b, func(b *testing.B, L, m int) (*runner, *stageData) { return benchRunner(b, L, m, 0) })
 }
 
-// BenchmarkGenerationMera is BenchmarkGeneration with the RG ansatz as the guide (all scales,
-// width 4, parameters perturbed from the Hartree start as after some training).
+// BenchmarkGenerationMera is BenchmarkGeneration with the RG ansatz as the guide (the default
+// ansatz, parameters perturbed from the Hartree start as after some training).
 func BenchmarkGenerationMera(b *testing.B) {
+	benchGenerations(b, func(b *testing.B, L, m int) (*runner, *stageData) {
+		return benchRunnerWith(b, meraGuide(b, L), mustModel(b, L, 2, -1.55, 12), m, 0)
+	})
+}
+
+// benchGenerations times generations of 128 walkers at L = 16 and 32 with the runner that
+// setup builds, and reports walker moves per second.
+func benchGenerations(b *testing.B, setup func(b *testing.B, L, m int) (*runner, *stageData)) {
 	for _, L := range []int{16, 32} {
 		b.Run(fmt.Sprintf("L%d", L), func(b *testing.B) {
 			const m = 128
-			model := mustModel(b, L, 2, -1.55, 12)
-			r, sd := benchRunnerWith(b, meraGuide(b, L), model, m, 0)
+			r, sd := setup(b, L, m)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {

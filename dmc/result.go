@@ -73,14 +73,7 @@ type Point struct {
 }
 
 // Fit is the weighted straight-line fit E(tau) = E0 + Slope*tau.
-type Fit struct {
-	E0, Err   float64
-	ErrScaled float64 // Err times sqrt(chi^2/dof) when that exceeds 1
-	Slope     float64
-	SlopeErr  float64
-	Chi2      float64
-	DOF       int
-}
+type Fit = stats.Extrapolation
 
 // Comparison is a difference of two energies in combined standard errors.
 type Comparison struct {
@@ -442,13 +435,9 @@ func fitTau(taus, es, errs []float64) (Fit, bool) {
 	if err != nil {
 		return Fit{}, false
 	}
-	f := Fit{E0: lf.A, Err: lf.ErrA, Slope: lf.B, SlopeErr: lf.ErrB, Chi2: lf.Chi2, DOF: lf.DOF}
+	f := lf.Extrapolation()
 	if allZero {
-		f.Err, f.SlopeErr, f.Chi2 = 0, 0, 0
-	}
-	f.ErrScaled = f.Err
-	if f.DOF > 0 && f.Chi2 > float64(f.DOF) {
-		f.ErrScaled = f.Err * math.Sqrt(f.Chi2/float64(f.DOF))
+		f.Err, f.SlopeErr, f.Chi2, f.ErrScaled = 0, 0, 0, 0
 	}
 	return f, true
 }

@@ -31,7 +31,7 @@ type Summary struct {
 	DMCBelowVMC   *float64              `json:"dmc_below_vmc_sigmas"`
 	VMC           *VMCSummary           `json:"vmc"`
 	Points        []PointSummary        `json:"points"` // one per time step, the largest first
-	Fit           *FitSummary           `json:"fit"`
+	Fit           *Fit                  `json:"fit"`
 	Spread        *ComparisonSummary    `json:"spread_smallest_two"`
 	Population    *ComparisonSummary    `json:"population_check"`
 	PopPoint      *PointSummary         `json:"population_point,omitempty"`
@@ -123,17 +123,6 @@ type VMCSummary struct {
 	Seconds       float64      `json:"seconds"`
 }
 
-// FitSummary is Fit.
-type FitSummary struct {
-	E0        *float64 `json:"E0"`
-	Err       *float64 `json:"err"`
-	ErrScaled *float64 `json:"err_scaled"`
-	Slope     *float64 `json:"slope"`
-	SlopeErr  *float64 `json:"slope_err"`
-	Chi2      *float64 `json:"chi2"`
-	DOF       int      `json:"dof"`
-}
-
 // ComparisonSummary is Comparison.
 type ComparisonSummary struct {
 	Diff    *float64 `json:"diff"`
@@ -219,10 +208,7 @@ func (res *Result) Summary() Summary {
 	if res.ExtrapolatedObs != nil {
 		out.Observables["extrapolated"] = obsSummary(*res.ExtrapolatedObs)
 	}
-	if f := res.Fit; f != nil {
-		out.Fit = &FitSummary{E0: opt(f.E0), Err: opt(f.Err), ErrScaled: opt(f.ErrScaled), Slope: opt(f.Slope),
-			SlopeErr: opt(f.SlopeErr), Chi2: opt(f.Chi2), DOF: f.DOF}
-	}
+	out.Fit = res.Fit
 	if res.Spread != nil {
 		out.Spread = comparisonSummary(*res.Spread)
 	}

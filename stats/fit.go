@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -69,3 +70,40 @@ func WeightedLinearFit(x, y, sigma []float64) (LinearFit, error) {
 }
 
 func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// Extrapolation is a weighted straight-line fit y = E0 + Slope x read as an extrapolation to
+// x = 0 (eps^2 -> 0 in PIMC, tau -> 0 in DMC, 1/N -> 0 in a scan).
+type Extrapolation struct {
+	E0, Err         float64 // intercept and its error from the input error bars alone
+	Slope, SlopeErr float64
+	Chi2            float64
+	DOF             int // points - 2; with 0 there is no goodness-of-fit test
+	// ErrScaled is Err times sqrt(chi^2/DOF) when that exceeds 1 (the Particle Data Group
+	// rule: when the points scatter more than their error bars say, trust the scatter).
+	ErrScaled float64
+}
+
+// Extrapolation returns the fit as an extrapolation to x = 0, with the scaled error.
+func (f LinearFit) Extrapolation() Extrapolation {
+	e := Extrapolation{E0: f.A, Err: f.ErrA, Slope: f.B, SlopeErr: f.ErrB, Chi2: f.Chi2, DOF: f.DOF, ErrScaled: f.ErrA}
+	if f.DOF > 0 && f.Chi2 > float64(f.DOF) {
+		e.ErrScaled = f.ErrA * math.Sqrt(f.Chi2/float64(f.DOF))
+	}
+	return e
+}
+
+type extrapolationJSON struct {
+	E0        *float64 `json:"E0"`
+	Err       *float64 `json:"err"`
+	ErrScaled *float64 `json:"err_scaled"`
+	Slope     *float64 `json:"slope"`
+	SlopeErr  *float64 `json:"slope_err"`
+	Chi2      *float64 `json:"chi2"`
+	DOF       int      `json:"dof"`
+}
+
+// MarshalJSON writes the fit with null for a value that is not finite.
+func (e Extrapolation) MarshalJSON() ([]byte, error) {
+	return json.Marshal(extrapolationJSON{E0: finitePtr(e.E0), Err: finitePtr(e.Err), ErrScaled: finitePtr(e.ErrScaled),
+		Slope: finitePtr(e.Slope), SlopeErr: finitePtr(e.SlopeErr), Chi2: finitePtr(e.Chi2), DOF: e.DOF})
+}

@@ -3,6 +3,7 @@ package vmc
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,18 +42,6 @@ func flatten(x [][]float64) []float64 {
 	return out
 }
 
-func equal(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func newStallingRun(t *testing.T, stall func(int) bool) (*Result, *stallingSampler) {
 	t.Helper()
 	m, _ := hamiltonian.NewModel(4, 2, 1, 6)
@@ -75,10 +64,10 @@ func TestStalledStepIsRetriedShorter(t *testing.T) {
 	res, s := newStallingRun(t, func(call int) bool { return call == 5 }) // call 1 thermalises
 	// Call 5 samples after the step of iteration 2 and fails: call 6 must start from the
 	// parameters and chains that call 4 (iteration 2) sampled with and ended in.
-	if !equal(s.params[6], s.params[4]) || equal(s.params[5], s.params[4]) {
+	if !slices.Equal(s.params[6], s.params[4]) || slices.Equal(s.params[5], s.params[4]) {
 		t.Fatalf("the failed step was not undone: params %v, %v, %v at calls 4, 5, 6", s.params[4], s.params[5], s.params[6])
 	}
-	if !equal(s.start[6], s.end[4]) || equal(s.start[6], s.end[5]) {
+	if !slices.Equal(s.start[6], s.end[4]) || slices.Equal(s.start[6], s.end[5]) {
 		t.Fatal("the chains were not put back to where the last good iteration left them")
 	}
 	if res.Status != Completed {

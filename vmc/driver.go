@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"vqs/hamiltonian"
@@ -265,6 +266,14 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	theta := wf.Params(nil)
 	good := append([]float64(nil), theta...)
 	goodChains := s.State()
+	// restoreGood puts back the last parameters and chain states that sampled well.
+	restoreGood := func() error {
+		if err := wf.SetParams(good); err != nil {
+			return err
+		}
+		s.Refresh()
+		return s.SetState(goodChains)
+	}
 	bestE, bestErr := math.Inf(1), 0.0
 	t0 := time.Now()
 	var lastCkpt time.Time
@@ -321,11 +330,7 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 			failure = fmt.Sprintf("sampler acceptance %.3g", accept)
 		}
 		if failure != "" {
-			if err := wf.SetParams(good); err != nil {
-				return nil, err
-			}
-			s.Refresh()
-			if err := s.SetState(goodChains); err != nil {
+			if err := restoreGood(); err != nil {
 				return nil, err
 			}
 			if backtracks < MaxBacktracks && it > start {
@@ -389,14 +394,10 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	if err != nil {
 		return nil, err
 	}
-	if bad := !finiteAll(final.Energy.Value) || final.Acceptance < MinAcceptance; bad && !equalParams(good, wf.Params(theta)) {
+	if bad := !finiteAll(final.Energy.Value) || final.Acceptance < MinAcceptance; bad && !slices.Equal(good, wf.Params(theta)) {
 		// The last step was never sampled before the measurement; if it broke the state,
 		// measure the last parameters that sampled well instead.
-		if err := wf.SetParams(good); err != nil {
-			return nil, err
-		}
-		s.Refresh()
-		if err := s.SetState(goodChains); err != nil {
+		if err := restoreGood(); err != nil {
 			return nil, err
 		}
 		if final, err = Measure(mctx, m, wf, s, ms, cfg.MeasureProgress); err != nil {
@@ -475,18 +476,6 @@ func applyStep(wf Wavefunction, theta, d []float64) error {
 func finiteAll(xs ...float64) bool {
 	for _, x := range xs {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return false
-		}
-	}
-	return true
-}
-
-func equalParams(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
 			return false
 		}
 	}

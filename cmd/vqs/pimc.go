@@ -57,16 +57,6 @@ type pimcPointJSON struct {
 	Stuck         string           `json:"stuck,omitempty"` // why the point's chains are not trusted
 }
 
-type pimcFitJSON struct {
-	E0        *float64 `json:"E0"`
-	Err       *float64 `json:"err"`
-	ErrScaled *float64 `json:"err_scaled"`
-	Slope     *float64 `json:"slope"`
-	SlopeErr  *float64 `json:"slope_err"`
-	Chi2      *float64 `json:"chi2"`
-	DOF       int      `json:"dof"`
-}
-
 type pimcBetaCheckJSON struct {
 	Eps          float64       `json:"eps"`
 	Beta         float64       `json:"beta"`
@@ -93,8 +83,8 @@ type pimcJSON struct {
 	E0            *float64           `json:"E0"`
 	Err           *float64           `json:"err"`
 	EnergyPerSite *float64           `json:"energy_per_site"`
-	Raw           *pimcFitJSON       `json:"fit_raw"`
-	Gaussian      *pimcFitJSON       `json:"fit_gaussian"`
+	Raw           *pimc.Fit          `json:"fit_raw"`
+	Gaussian      *pimc.Fit          `json:"fit_gaussian"`
 	BetaCheck     *pimcBetaCheckJSON `json:"beta_check,omitempty"`
 	GaussianBound *float64           `json:"gaussian_bound"`
 	Seconds       float64            `json:"seconds"`
@@ -266,20 +256,12 @@ func pointJSON(p pimc.Point) pimcPointJSON {
 		StepSize: finite(p.StepSize), Seconds: p.Seconds, Stuck: p.Stuck}
 }
 
-func fitJSON(f *pimc.Fit) *pimcFitJSON {
-	if f == nil {
-		return nil
-	}
-	return &pimcFitJSON{E0: finite(f.E0), Err: finite(f.Err), ErrScaled: finite(f.ErrScaled), Slope: finite(f.Slope),
-		SlopeErr: finite(f.SlopeErr), Chi2: finite(f.Chi2), DOF: f.DOF}
-}
-
 func pimcOutput(res *pimc.Result, interrupted bool) pimcJSON {
 	c := res.Config
 	out := pimcJSON{Command: "pimc", L: c.L, Dim: c.Dim, Sites: res.Sites, M2: c.M2, Lambda: c.Lambda, Seed: c.Seed,
 		Gap: finite(res.Gap), Beta: finite(res.Beta), Extrapolation: string(c.Extrapolation),
 		E0: finite(res.E0), Err: finite(res.Err), EnergyPerSite: finite(res.E0 / float64(res.Sites)),
-		Raw: fitJSON(res.Raw), Gaussian: fitJSON(res.GaussianFit), GaussianBound: finite(res.Gaussian),
+		Raw: res.Raw, Gaussian: res.GaussianFit, GaussianBound: finite(res.Gaussian),
 		Seconds: res.Seconds, Interrupted: interrupted, Version: version, Points: []pimcPointJSON{}}
 	for _, p := range res.Points {
 		out.Points = append(out.Points, pointJSON(p))
