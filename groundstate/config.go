@@ -28,9 +28,16 @@ const (
 	DefaultDim     = 2
 	DefaultSampler = "hmc"
 	DefaultChains  = 16
-	DefaultSteps   = 4  // HMC leapfrog steps per trajectory (total rotation angle pi/2)
+	DefaultSteps   = 4 // HMC leapfrog steps per trajectory (total rotation angle pi/2)
+	DefaultHMCMass = HMCMassAdaptive
 	DefaultLevels  = 12 // RG diffusion steps of the bridge sampler
 	DefaultSeed    = 1
+)
+
+// The HMC mass matrices (Config.HMCMass).
+const (
+	HMCMassAdaptive = "adaptive"
+	HMCMassKernel   = "kernel"
 )
 
 // DefaultAnsatz is the ansatz used when Config.Ansatz is nil: local terms at every rung of the
@@ -51,7 +58,11 @@ type Config struct {
 	Sampler string `json:"sampler,omitempty"` // "hmc" (Fourier-accelerated HMC) or "bridge" (RG bridge sampler)
 	Chains  int    `json:"chains,omitempty"`  // independent Markov chains, run in parallel
 	Steps   int    `json:"steps,omitempty"`   // HMC leapfrog steps per trajectory
-	Levels  int    `json:"levels,omitempty"`  // bridge sampler RG levels
+	// HMCMass is HMC's mass matrix: HMCMassAdaptive (the default: adapted to the samples'
+	// variance per mode, the k = 0 mode centred on its well in the broken phase; see vmc.HMC)
+	// or HMCMassKernel (twice the ansatz's Gaussian kernel, fixed: the baseline).
+	HMCMass string `json:"hmc_mass,omitempty"`
+	Levels  int    `json:"levels,omitempty"` // bridge sampler RG levels
 	// BridgeScore is the bridge's score: "learned" (the default: retrained on the chains'
 	// samples at every iteration), "gaussian" (the exact score of the Gaussian part) or
 	// "denoised".
@@ -101,6 +112,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Steps == 0 {
 		c.Steps = DefaultSteps
+	}
+	if c.HMCMass == "" {
+		c.HMCMass = DefaultHMCMass
 	}
 	if c.Levels == 0 {
 		c.Levels = DefaultLevels
@@ -153,6 +167,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("optimizer must be sr or adam, got %q", d.Optimizer)
 	case d.Chains < 1:
 		return fmt.Errorf("chains must be >= 1, got %d", d.Chains)
+	case d.HMCMass != HMCMassAdaptive && d.HMCMass != HMCMassKernel:
+		return fmt.Errorf("HMC mass must be %s or %s, got %q", HMCMassAdaptive, HMCMassKernel, d.HMCMass)
 	case d.Steps < 1 || d.Levels < 1:
 		return errors.New("steps and levels must be >= 1")
 	case d.Samples < d.Chains:

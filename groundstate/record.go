@@ -42,6 +42,7 @@ func (r *Result) Record(kind string) *results.Record {
 	if g := e.OddGap; g != nil {
 		est[results.EstGap] = g.Gap
 		meta["gap_method"] = GapMethodVariational
+		est["binder_rr"] = g.Binder
 	}
 	c := r.Config
 	return &results.Record{Kind: kind, Status: status, Version: r.Version, Seed: c.Seed, Host: r.Host,

@@ -158,7 +158,7 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 		res.Sampling = b.Describe()
 		res.TrainingSeconds = b.TrainingSeconds()
 	} else {
-		res.Sampling = "Fourier-accelerated HMC"
+		res.Sampling = "Fourier-accelerated HMC, " + cfg.HMCMass + " mass"
 	}
 	if !cfg.NoReference {
 		if ref, ok := exactReference(context.WithoutCancel(ctx), m); ok {
@@ -209,7 +209,7 @@ func newSampler(cfg Config, wf vmc.MERA, m *hamiltonian.Model, seed uint64) (vmc
 	if cfg.Sampler == "bridge" {
 		return vmc.NewBridgeWith(wf, m.L, m.Dim, cfg.Chains, vmc.BridgeConfig{Levels: cfg.Levels, Score: cfg.BridgeScore}, seed)
 	}
-	return vmc.NewHMC(wf, m.L, m.Dim, cfg.Chains, cfg.Steps, seed)
+	return vmc.NewHMCWith(wf, m.L, m.Dim, cfg.Chains, vmc.HMCConfig{Steps: cfg.Steps, FixedMass: cfg.HMCMass == HMCMassKernel}, seed)
 }
 
 // runFile is the content of run.json: the summary, the configuration, the provenance and

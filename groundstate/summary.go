@@ -36,8 +36,12 @@ type Summary struct {
 	AbsMErr        *float64 `json:"abs_m_err"`
 	Binder         *float64 `json:"binder"`
 	BinderErr      *float64 `json:"binder_err"`
-	Chi            *float64 `json:"chi"` // N (<M^2> - <|M|>^2)
-	ChiErr         *float64 `json:"chi_err"`
+	// BinderRR is U4 in the even Rayleigh-Ritz state (BinderMethodRR), Psi_0's mean-field
+	// distribution corrected as the gap's E0 is; nil where the gap could not be formed.
+	BinderRR    *float64 `json:"binder_rr"`
+	BinderRRErr *float64 `json:"binder_rr_err"`
+	Chi         *float64 `json:"chi"` // N (<M^2> - <|M|>^2)
+	ChiErr      *float64 `json:"chi_err"`
 	// Gap is the variational gap to the Z2-odd sector (GapMethod says how it was obtained).
 	Gap            *float64  `json:"gap"`
 	GapErr         *float64  `json:"gap_err"`
@@ -72,8 +76,15 @@ type Summary struct {
 	Version        string    `json:"version"`
 }
 
+// BinderMethodRR and BinderMethodPsi0 name the two Binder cumulants in outputs: of the even
+// Rayleigh-Ritz state h(M) Psi_0 (the samples reweighted by h^2), and of Psi_0 itself.
+const (
+	BinderMethodRR   = "even Rayleigh-Ritz state h(M) Psi_0, h in 1, M^2, M^4"
+	BinderMethodPsi0 = "Psi_0"
+)
+
 // GapMethodVariational names the variational gap estimator in outputs.
-const GapMethodVariational = "variational odd state f(M) Psi_0, Rayleigh-Ritz over M, M^3, M^5"
+const GapMethodVariational = "variational: Rayleigh-Ritz over f(M) Psi_0, odd f in M, M^3, M^5 against even f in 1, M^2, M^4"
 
 // Depth is the bridge sampler's acceptance at one depth.
 type Depth struct {
@@ -111,6 +122,7 @@ func (r *Result) Summary() Summary {
 	s.AbsMTau = opt(e.AbsM.Tau)
 	if g := e.OddGap; g != nil {
 		s.Gap, s.GapErr, s.GapMethod = opt(g.Gap.Value), opt(g.Gap.Error), GapMethodVariational
+		s.BinderRR, s.BinderRRErr = opt(g.Binder.Value), opt(g.Binder.Error)
 	}
 	if r.Exact != nil {
 		s.ExactEnergy, s.ExactMethod = opt(r.Exact.Energy), r.Exact.Method

@@ -49,9 +49,13 @@ type Row struct {
 	M2       float64
 	Energy   stats.Estimate
 	Variance stats.Estimate
-	Binder   stats.Estimate // U4 = 1 - <M^4>/(3 <M^2>^2)
-	Chi      stats.Estimate // N (<M^2> - <|M|>^2)
-	Gap      stats.Estimate // to the Z2-odd sector; GapMethod says by which estimator
+	Binder   stats.Estimate // U4 = 1 - <M^4>/(3 <M^2>^2); BinderMethod says of which state
+	// BinderMethod is groundstate.BinderMethodRR where the record has it (the crossings use the
+	// state that corrects Psi_0's mean-field distribution, as the gap does), else
+	// groundstate.BinderMethodPsi0.
+	BinderMethod string
+	Chi          stats.Estimate // N (<M^2> - <|M|>^2)
+	Gap          stats.Estimate // to the Z2-odd sector; GapMethod says by which estimator
 	// GapMethod names the gap estimator ("" when the point has none).
 	GapMethod string
 	Gaussian  float64
@@ -292,7 +296,10 @@ func runSize(ctx context.Context, st *results.Store, cfg Config, L int, m2 float
 func fromRecord(row Row, rec results.Record) Row {
 	row.Energy = rec.Estimates[results.EstEnergy]
 	row.Variance = rec.Estimates[results.EstVariance]
-	row.Binder = rec.Estimates["binder"]
+	row.Binder, row.BinderMethod = rec.Estimates["binder"], groundstate.BinderMethodPsi0
+	if b, ok := rec.Estimates["binder_rr"]; ok {
+		row.Binder, row.BinderMethod = b, groundstate.BinderMethodRR
+	}
 	row.Chi = rec.Estimates["chi"]
 	if g, ok := rec.Estimates[results.EstGap]; ok {
 		row.Gap = g

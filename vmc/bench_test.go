@@ -33,24 +33,34 @@ func benchAnsatz(b *testing.B, L int) (*hamiltonian.Model, Wavefunction) {
 	return m, MERA{a}
 }
 
-// BenchmarkHMCTrajectory is one HMC update of one chain (the sampler's unit of work).
+// BenchmarkHMCTrajectory is one HMC update of one chain (the sampler's unit of work), with the
+// fixed kernel mass and with the adaptive reference (adapted once, so that a != g).
 func BenchmarkHMCTrajectory(b *testing.B) {
 	for _, L := range []int{8, 16, 32} {
-		b.Run(fmt.Sprintf("N=%d", L*L), func(b *testing.B) {
-			m, wf := benchAnsatz(b, L)
-			s, err := NewHMC(wf, m.L, m.Dim, 1, 4, 1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			c := s.chains[0]
-			s.trajectory(c)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
+		for _, fixed := range []bool{true, false} {
+			name := map[bool]string{true: "kernel", false: "adaptive"}[fixed]
+			b.Run(fmt.Sprintf("N=%d/mass=%s", L*L, name), func(b *testing.B) {
+				m, wf := benchAnsatz(b, L)
+				s, err := NewHMCWith(wf, m.L, m.Dim, 1, HMCConfig{Steps: 4, FixedMass: fixed}, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c := s.chains[0]
+				for i := 0; i < 2*adaptMin; i++ {
+					s.trajectory(c)
+					c.record()
+				}
+				s.Refresh()
 				s.trajectory(c)
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sweeps/s")
-		})
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					s.trajectory(c)
+					c.record()
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sweeps/s")
+			})
+		}
 	}
 }
 

@@ -118,7 +118,7 @@ type Estimates struct {
 }
 
 // OddGapBasis is the number of odd powers of M (M, M^3, M^5) in the trial space of the
-// variational gap that Measure reports.
+// variational gap that Measure reports, and of even ones (1, M^2, M^4) in its even sector.
 const OddGapBasis = 3
 
 // Measure samples n configurations with frozen parameters and returns the observables, every

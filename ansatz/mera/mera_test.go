@@ -30,15 +30,16 @@ func mustNew(t testing.TB, m *hamiltonian.Model, cfg Config) *Ansatz {
 	return a
 }
 
-// The default ladder is 0 and about one time per factor 2 from 0.3 to L/2; the options move
-// its ends and set its length.
+// The default ladder is 0 and about one time per factor 2 from 0.3 to min(L/2, 4); the options
+// move its ends and set its length.
 func TestLadder(t *testing.T) {
 	for _, c := range []struct {
 		L    int
 		cfg  Config
 		want []float64
 	}{
-		{32, Config{}, []float64{0, 0.3, 0.3 * math.Pow(16/0.3, 1.0/6), 0, 0, 0, 0, 16}},
+		{32, Config{}, []float64{0, 0.3, 0, 0, 0, 4}},
+		{32, Config{TMax: 16}, []float64{0, 0.3, 0.3 * math.Pow(16/0.3, 1.0/6), 0, 0, 0, 0, 16}},
 		{8, Config{}, []float64{0, 0.3, 0, 0, 0, 4}},
 		{1, Config{}, []float64{0, 0.3, 0.5}},
 		{16, Config{TMin: 1, TMax: 4, Rungs: 3}, []float64{0, 1, 2, 4}},
@@ -71,7 +72,7 @@ func TestLadder(t *testing.T) {
 		}
 	}
 	a := mustNew(t, mustModel(t, 16, 2, 1, 1), Config{Scales: 3, Width: 1})
-	if tt := a.Times(); len(tt) != 7 || a.LocalScales() != 3 {
+	if tt := a.Times(); len(tt) != 6 || a.LocalScales() != 3 {
 		t.Errorf("Times %v, LocalScales %d", tt, a.LocalScales())
 	}
 }

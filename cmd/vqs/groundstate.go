@@ -126,16 +126,17 @@ func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 	fl.IntVar(&a.Scales, "scales", groundstate.DefaultAnsatz.Scales, "rungs of the RG ladder (see --t-min) that carry local non-Gaussian terms, counted from t = 0: 1 = t = 0 only (a local Jastrow factor), k = the k smallest RG times, -1 = all; 0 = Gaussian only")
 	fl.IntVar(&a.Width, "width", groundstate.DefaultAnsatz.Width, "logcosh units of each rung's local function, on the plus-shaped patch of the flowed field (0: polynomials only)")
 	fl.Float64Var(&a.TMin, "t-min", 0, fmt.Sprintf("smallest nonzero RG time of the ladder, in lattice units; the flowed field is phi_t = exp(-t w) phi with w(k) = sqrt(p_k^2 + M_ref^2) (0: %g)", mera.DefaultTMin))
-	fl.Float64Var(&a.TMax, "t-max", 0, "largest RG time of the ladder, in lattice units (0: L/2)")
+	fl.Float64Var(&a.TMax, "t-max", 0, fmt.Sprintf("largest RG time of the ladder, in lattice units (0: min(L/2, %g); larger times make the coarse rungs functions of the mean field that grow like sqrt(N) in the broken phase)", mera.DefaultTMax))
 	fl.IntVar(&a.Rungs, "rungs", 0, "nonzero RG times, spaced geometrically from --t-min to --t-max; the ladder also has t = 0 (0: round(log2(t-max/t-min)) + 1, about one per factor 2)")
 	fl.Float64Var(&a.RefMass, "ref-mass", 0, "M_ref of the reference dispersion that defines the flowed fields, in lattice units; fixed for the run (0: the Hartree mass; a later run may pass a better one, e.g. a measured gap)")
 	fl.StringVar(&a.Init, "init", groundstate.DefaultAnsatz.Init, "starting state: hartree (the Gaussian-variational optimum) or product (g(k) constant: a deliberately wrong product state)")
 	fl.IntVar(&c.Steps, "steps", groundstate.DefaultSteps, "leapfrog steps per HMC trajectory (total rotation angle pi/2)")
+	fl.StringVar(&c.HMCMass, "hmc-mass", groundstate.DefaultHMCMass, "HMC mass matrix: adaptive (set each iteration from the samples' variance per momentum mode; in the broken phase the k = 0 mode rotates about its well, so the sampler keeps up at 32x32) or kernel (twice the ansatz's Gaussian kernel, fixed: the baseline)")
 	fl.StringVar(&c.Optimizer, "optimizer", "sr", "sr (stochastic reconfiguration, natural gradient) or adam")
 	fl.Float64Var(&c.LR, "lr", 0, fmt.Sprintf("learning rate: imaginary-time step for sr, step size for adam (0: %g for sr, %g for adam); cosine-decayed to 1/10 over the second half", vmc.DefaultSRLR, vmc.DefaultAdamLR))
 	fl.Float64Var(&c.SRShift, "sr-shift", vmc.DefaultSRShift, "sr: relative diagonal shift of the S matrix, in units of each parameter's own variance of O (regularizes poorly sampled directions)")
 	fl.Float64Var(&c.SREps, "sr-eps", vmc.DefaultSREps, "sr: absolute diagonal shift of the S matrix, in units of O^2 (protects parameters whose O barely fluctuates)")
-	fl.StringVar(&c.Sampler, "sampler", groundstate.DefaultSampler, "sampler of |Psi|^2: hmc (Fourier-accelerated, mass matrix = the ansatz's Gaussian part, which it integrates exactly; the fastest, measured) or bridge (RG bridge sampler, exact by Metropolis-Hastings; its score is set by --bridge-score)")
+	fl.StringVar(&c.Sampler, "sampler", groundstate.DefaultSampler, "sampler of |Psi|^2: hmc (Fourier-accelerated; integrates a Gaussian reference exactly, see --hmc-mass; the fastest, measured) or bridge (RG bridge sampler, exact by Metropolis-Hastings; its score is set by --bridge-score)")
 	fl.StringVar(&c.BridgeScore, "bridge-score", vmc.BridgeScoreLearned, "bridge sampler score: learned (started from the exact diffused score of the Gaussian part, retrained on the chains' samples every iteration), gaussian (the exact score of the Gaussian part) or denoised")
 	fl.IntVar(&c.Levels, "levels", groundstate.DefaultLevels, "bridge sampler: number of RG diffusion steps")
 	fl.Uint64Var(&c.Seed, "seed", groundstate.DefaultSeed, "random seed; the run is reproducible given the seed and --chains")
@@ -228,6 +229,7 @@ var configFlags = map[string]func(dst *groundstate.Config, src groundstate.Confi
 	"sampler":         func(d *groundstate.Config, s groundstate.Config) { d.Sampler = s.Sampler },
 	"bridge-score":    func(d *groundstate.Config, s groundstate.Config) { d.BridgeScore = s.BridgeScore },
 	"steps":           func(d *groundstate.Config, s groundstate.Config) { d.Steps = s.Steps },
+	"hmc-mass":        func(d *groundstate.Config, s groundstate.Config) { d.HMCMass = s.HMCMass },
 	"levels":          func(d *groundstate.Config, s groundstate.Config) { d.Levels = s.Levels },
 	"iters":           func(d *groundstate.Config, s groundstate.Config) { d.Iterations = s.Iterations },
 	"samples":         func(d *groundstate.Config, s groundstate.Config) { d.Samples = s.Samples },
@@ -387,6 +389,9 @@ func printGroundState(w io.Writer, o groundstate.Summary) error {
 	r.add("<|M|>", "%s", fmtEst(o.AbsM, o.AbsMErr))
 	if o.Binder != nil {
 		r.add("Binder cumulant", "%s", fmtEst(*o.Binder, o.BinderErr))
+	}
+	if o.BinderRR != nil {
+		r.add("Binder (RR)", "%s  (U4 in the %s)", fmtEst(*o.BinderRR, o.BinderRRErr), groundstate.BinderMethodRR)
 	}
 	if o.Chi != nil {
 		r.add("chi", "%s  (N (<M^2> - <|M|>^2))", fmtEst(*o.Chi, o.ChiErr))

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"vqs/critical"
+	"vqs/groundstate"
 	"vqs/results"
 	"vqs/scan"
 	"vqs/stats"
@@ -214,6 +215,7 @@ type scanRowJSON struct {
 	ExactHow  string   `json:"exact_method,omitempty"`
 	Binder    *float64 `json:"binder"`
 	BinderErr *float64 `json:"binder_err"`
+	BinderHow string   `json:"binder_method,omitempty"`
 	Chi       *float64 `json:"chi"`
 	ChiErr    *float64 `json:"chi_err"`
 	Gap       *float64 `json:"gap"`
@@ -285,7 +287,7 @@ func scanJSON(res *scan.Result, cfg scan.Config, plots []string) scanOutJSON {
 		row := scanRowJSON{L: r.L, M2: r.M2, Sites: r.Sites, Energy: r.Energy.Value, EnergyErr: r.Energy.Error,
 			Variance: finite(r.Variance.Value), Gaussian: r.Gaussian, ID: r.ID, Reused: r.Reused, Resumed: r.Resumed,
 			Binder: finite(r.Binder.Value), BinderErr: finite(r.Binder.Error), Chi: finite(r.Chi.Value), ChiErr: finite(r.Chi.Error),
-			GapMethod: r.GapMethod}
+			GapMethod: r.GapMethod, BinderHow: r.BinderMethod}
 		if r.GapMethod != "" {
 			row.Gap, row.GapErr = finite(r.Gap.Value), finite(r.Gap.Error)
 		}
@@ -413,7 +415,7 @@ func printScan(w io.Writer, o scanOutJSON) error {
 		if len(c.Excluded) > 0 {
 			fmt.Fprintf(&b, "left out of the analysis (VMC diverged): %s\n", strings.Join(c.Excluded, "; "))
 		}
-		line("the U4 crossings", c.M2cBinder, c.M2cBinderErr, c.BinderDrift, c.BinderCrossings, c.BinderWhy)
+		line("the U4 crossings (U4 of the "+binderMethod(o.Rows)+")", c.M2cBinder, c.M2cBinderErr, c.BinderDrift, c.BinderCrossings, c.BinderWhy)
 		line("the L x gap crossings ("+c.GapMethod+")", c.M2cGap, c.M2cGapErr, c.GapDrift, c.GapCrossings, c.GapWhy)
 		if c.M2cBinder != nil && c.M2cGap != nil && c.M2cBinderErr != nil && c.M2cGapErr != nil {
 			fmt.Fprintf(&b, "the two estimates differ by %.2f combined sigma\n",
@@ -498,4 +500,24 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// binderMethod names the state whose U4 the rows carry: the common method, or both when the
+// store mixes records from before and after the Rayleigh-Ritz U4 existed.
+func binderMethod(rows []scanRowJSON) string {
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r.BinderHow != "" {
+			seen[r.BinderHow] = true
+		}
+	}
+	switch len(seen) {
+	case 0:
+		return groundstate.BinderMethodPsi0
+	case 1:
+		for m := range seen {
+			return m
+		}
+	}
+	return groundstate.BinderMethodRR + " where the record has it, else " + groundstate.BinderMethodPsi0
 }
