@@ -156,3 +156,35 @@ func TestHMCAdaptiveDoubleWell(t *testing.T) {
 	}
 	t.Logf("acceptance adaptive %.3f, fixed %.3f; <s^2> %v +- %v (exact %v)", acc, accFixed, m2.Value, m2.Error, want2)
 }
+
+// Restoring chains (a resume) must not adapt from the restored states: one sample per chain
+// has no spread, and taken as moments it centred the k = 0 mode with zero width.
+func TestHMCSetStateKeepsKernel(t *testing.T) {
+	m, _ := hamiltonian.NewModel(8, 2, 0.5, 0)
+	n := float64(m.N)
+	g0 := math.Sqrt(0.5)
+	beta := 999 * g0
+	wf := newWellWF(m, 12/math.Sqrt(2*n/(g0+beta)), beta)
+	h, err := NewHMC(wf, m.L, m.Dim, 16, 4, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := h.State()
+	for c, phi := range st {
+		for x := range phi {
+			phi[x] = 0.04 * float64(1+c%3) // every chain in a well, none with a spread
+		}
+	}
+	if err := h.SetState(st); err != nil {
+		t.Fatal(err)
+	}
+	h.Refresh()
+	if h.centered {
+		t.Fatal("restored states centred the k = 0 mode")
+	}
+	for k := range h.a {
+		if h.a[k] != h.g[k] {
+			t.Fatalf("mode %d: reference %v after a restore, kernel %v", k, h.a[k], h.g[k])
+		}
+	}
+}
