@@ -101,6 +101,8 @@ type hmcChain struct {
 	phi, grad   []float64    // current state and its local-term gradient
 	phiK, gradK []complex128 // their half spectra
 	uloc        float64
+	resid       float64 // the residual r at phi (see HMC.residual) when residValid
+	residValid  bool
 	q, gnew     []float64
 	qK, wK, gK  []complex128 // trajectory: field, velocity and local gradient, in momentum space
 	accepted    int
@@ -139,7 +141,10 @@ func NewHMCWith(wf Wavefunction, L, dim, chains int, cfg HMCConfig, seed uint64)
 	h := &HMC{wf: wf, dim: dim, L: L, steps: steps, fixed: cfg.FixedMass, tables: tables,
 		g: make([]float64, nh), a: make([]float64, nh), invSqrt2a: make([]float64, nh),
 		inv2a: make([]float64, nh), gMinusA: make([]float64, nh), gPrev: make([]float64, nh)}
-	h.Refresh()
+	// The reference starts at the kernel.
+	h.tables.HalfKernel(h.g, wf.Kernel())
+	copy(h.a, h.g)
+	h.derive()
 	for c := 0; c < chains; c++ {
 		ch := &hmcChain{
 			ev:   wf.NewEvaluator(),
@@ -193,14 +198,13 @@ func (h *HMC) adapt() {
 	for _, c := range h.chains {
 		n += c.count
 	}
-	if h.fixed || n < adaptMin {
-		if h.fixed || !h.centered && h.a[0] == 0 {
-			copy(h.a, h.g) // the start, or a fixed mass
-			h.centered = false
-			return
-		}
+	if h.fixed {
+		copy(h.a, h.g)
+		return
+	}
+	if n < adaptMin {
 		for k := range h.a { // too few new samples: the old ratios to g, as below
-			if h.gPrev[k] > 0 && (!h.centered || k != 0) {
+			if !h.centered || k != 0 {
 				h.a[k] *= h.g[k] / h.gPrev[k]
 			}
 		}
@@ -384,7 +388,7 @@ func (h *HMC) trajectory(c *hmcChain) {
 	if !c.valid {
 		c.uloc = c.ev.LocalTerms(c.phi, c.grad)
 		c.plan.ForwardHalf(c.gradK, c.grad)
-		c.valid = true
+		c.valid, c.residValid = true, false
 	}
 	// The centre is on the side the chain starts on; a trajectory that crosses to the other is
 	// rejected below.
@@ -395,12 +399,18 @@ func (h *HMC) trajectory(c *hmcChain) {
 	if real(c.phiK[0]) < 0 {
 		center = -center
 	}
+	if !c.residValid {
+		// The residual is even under the sign flip (the centre flips with the field), so it
+		// stays current through flips; it changes with the state and with a Refresh.
+		c.resid, c.residValid = h.residual(c.phiK, c.uloc, center), true
+	}
 	h.gaussianDraw(c, c.wK)
 	// Total rotation angle pi/2, jittered so that no mode sits on a resonance.
 	dt := (math.Pi / 2) * (0.9 + 0.2*c.rng.Float64()) / float64(h.steps)
 	dGauss, uloc := h.integrate(c, dt, center)
 	// h0 - h1 with the reference energy's change from the kicks alone.
-	d := -dGauss + 2*(h.residual(c.qK, uloc, center)-h.residual(c.phiK, c.uloc, center))
+	resid := h.residual(c.qK, uloc, center)
+	d := -dGauss + 2*(resid-c.resid)
 	c.tried++
 	if center != 0 && (real(c.qK[0]) < 0) != (center < 0) {
 		return
@@ -411,7 +421,7 @@ func (h *HMC) trajectory(c *hmcChain) {
 		copy(c.phiK, c.qK)
 		copy(c.grad, c.gnew)
 		copy(c.gradK, c.gK)
-		c.uloc = uloc
+		c.uloc, c.resid = uloc, resid
 	}
 }
 
