@@ -3,8 +3,9 @@
 // to leading order, functions of (m2 - m2_c) L^(1/nu) alone, so their curves against m2 for
 // different lattice sizes L cross at m2_c (up to corrections that shrink with L). This package
 // finds those crossings between successive sizes with parametric-bootstrap errors, takes m2_c
-// from the largest pair with the drift of the crossings shown, and measures the data collapse,
-// with nu fixed or fitted.
+// from the largest pair with the drift of the crossings shown, extrapolates the last two
+// crossings in L with the leading correction to scaling, and measures the data collapse, with
+// nu fixed or fitted.
 //
 // The 2+1D phi^4 transition is in the 3D Ising class: nu = 0.63002(10) (Hasenbusch 2010),
 // NuIsing3D below.
@@ -20,6 +21,11 @@ import (
 
 // NuIsing3D is the correlation-length exponent of the 3D Ising universality class.
 const NuIsing3D = 0.63002
+
+// OmegaIsing3D is the leading correction-to-scaling exponent of the 3D Ising class (conformal
+// bootstrap, Simmons-Duffin 2017: 0.82968(23)). The crossing of the curves of L and b L moves
+// towards m2_c like L^-(1/nu + omega).
+const OmegaIsing3D = 0.82968
 
 // Point is an observable at one coupling, with its standard error.
 type Point struct {
@@ -50,6 +56,24 @@ type Result struct {
 	// Drift is the change of the crossing between the last two pairs (0 with one pair): how far
 	// the crossings still move with L.
 	Drift float64
+	// Extrapolated is m2_c with the leading correction to scaling removed, from the last two
+	// crossings; nil with fewer than three sizes or when the resamples do not all cross.
+	Extrapolated *Extrapolation
+}
+
+// Extrapolation is m2_c extrapolated to L = infinity from two crossings, assuming the leading
+// correction to scaling with fixed exponents: the crossing of U(L) = F(x) + c L^-omega G(x),
+// x = (m2 - m2_c) L^(1/nu), with U(b L) sits at
+//
+//	m2*(L, bL) = m2_c + C L^-(1/nu + omega) (1 - b^-omega) / (b^(1/nu) - 1)
+//
+// to leading order, with one unknown C for all pairs. Two crossings fix C and m2_c; for
+// doubling sizes m2_c = m2*_2 + (m2*_2 - m2*_1) / (2^(1/nu + omega) - 1).
+type Extrapolation struct {
+	M2c, Err  float64
+	Nu, Omega float64 // the exponents assumed
+	// Resolved is the fraction of bootstrap resamples in which both crossings were found.
+	Resolved float64
 }
 
 // Bootstrap is the number of resamples for crossing errors.
@@ -212,8 +236,86 @@ func Critical(curves []Curve, seed uint64) (Result, error) {
 	r.M2c, r.Err = last.M2, last.Err
 	if n := len(r.Crossings); n > 1 {
 		r.Drift = last.M2 - r.Crossings[n-2].M2
+		r.Extrapolated = extrapolate(cs[n-2:], r.Crossings[n-2:], rng)
 	}
 	return r, nil
+}
+
+// correctionScale is the factor L^-(1/nu + omega) (1 - b^-omega) / (b^(1/nu) - 1) by which the
+// crossing of L1 and L2 = b L1 is off m2_c (see Extrapolation).
+func correctionScale(l1, l2 int, nu, omega float64) float64 {
+	L, b := float64(l1), float64(l2)/float64(l1)
+	return math.Pow(L, -(1/nu+omega)) * (1 - math.Pow(b, -omega)) / (math.Pow(b, 1/nu) - 1)
+}
+
+// extrapolate is the Extrapolation of the two crossings cx of the three curves cs (sorted by L),
+// with its error from a joint parametric bootstrap: the middle curve enters both crossings, so
+// their errors are correlated and must be resampled together.
+func extrapolate(cs []Curve, cx []Crossing, rng *rand.Rand) *Extrapolation {
+	c1 := correctionScale(cx[0].L1, cx[0].L2, NuIsing3D, OmegaIsing3D)
+	c2 := correctionScale(cx[1].L1, cx[1].L2, NuIsing3D, OmegaIsing3D)
+	at := func(m1, m2 float64) float64 { return (m2*c1 - m1*c2) / (c1 - c2) }
+	e := &Extrapolation{M2c: at(cx[0].M2, cx[1].M2), Nu: NuIsing3D, Omega: OmegaIsing3D}
+	type pair struct {
+		xs     []float64
+		ia, ib []int // indices into the two curves' points at xs
+		sd     []float64
+	}
+	var pairs [2]pair
+	for k := range pairs {
+		a, b := cs[k], cs[k+1]
+		idx := map[float64]int{}
+		for j, p := range b.Points {
+			idx[p.M2] = j
+		}
+		for i, p := range a.Points {
+			if j, ok := idx[p.M2]; ok {
+				pr := &pairs[k]
+				pr.xs, pr.ia, pr.ib = append(pr.xs, p.M2), append(pr.ia, i), append(pr.ib, j)
+				pr.sd = append(pr.sd, math.Hypot(p.Err, b.Points[j].Err))
+			}
+		}
+	}
+	redrawn := make([][]float64, len(cs))
+	var s, s2 float64
+	n := 0
+	for range Bootstrap {
+		for c := range cs {
+			redrawn[c] = redrawn[c][:0]
+			for _, p := range cs[c].Points {
+				redrawn[c] = append(redrawn[c], p.Value+p.Err*rng.NormFloat64())
+			}
+		}
+		var m [2]float64
+		ok := true
+		for k, pr := range pairs {
+			va := make([]Point, len(pr.xs))
+			d := make([]float64, len(pr.xs))
+			for i := range pr.xs {
+				va[i] = Point{M2: pr.xs[i], Value: redrawn[k][pr.ia[i]]}
+				d[i] = va[i].Value - redrawn[k+1][pr.ib[i]]
+			}
+			kk, _ := significantChange(d, pr.sd)
+			if kk < 0 {
+				ok = false
+				break
+			}
+			m[k], _ = interpolate(pr.xs, va, d, kk)
+		}
+		if ok {
+			v := at(m[0], m[1])
+			s += v
+			s2 += v * v
+			n++
+		}
+	}
+	e.Resolved = float64(n) / Bootstrap
+	if n < 2 {
+		return nil
+	}
+	mu := s / float64(n)
+	e.Err = math.Sqrt(math.Max(0, s2/float64(n)-mu*mu))
+	return e
 }
 
 // Collapse is the quality of the data collapse of curves onto one function of

@@ -84,3 +84,63 @@ func TestCollapseAndFitNu(t *testing.T) {
 		t.Fatalf("nu = %v +- %v (%v), want %v", nu, e, err, NuIsing3D)
 	}
 }
+
+// With a correction to scaling, U = F(x) + c L^-omega, the crossings drift towards m2c like
+// L^-(1/nu + omega): the largest pair's crossing is biased by several of its errors, and the
+// extrapolation removes the bias with honest errors.
+func TestExtrapolationRemovesTheCorrectionToScaling(t *testing.T) {
+	const m2c, c, noise = -1.66, 0.1, 0.0005
+	m2s := grid(-1.72, -1.6, 7)
+	var raw, ext []float64
+	for seed := range uint64(100) {
+		rng := rand.New(rand.NewPCG(seed, 2))
+		var cs []Curve
+		for _, L := range []int{8, 16, 32} {
+			cv := Curve{L: L}
+			for _, m := range m2s {
+				x := (m - m2c) * math.Pow(float64(L), 1/NuIsing3D)
+				v := 0.45 - 0.2*math.Tanh(0.1*x) + c*math.Pow(float64(L), -OmegaIsing3D)
+				cv.Points = append(cv.Points, Point{M2: m, Value: v + noise*rng.NormFloat64(), Err: noise})
+			}
+			cs = append(cs, cv)
+		}
+		r, err := Critical(cs, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := r.Extrapolated
+		if e == nil || !(e.Err > 0) || e.Resolved < 0.99 {
+			t.Fatalf("seed %d: extrapolation %+v", seed, e)
+		}
+		raw = append(raw, (r.M2c-m2c)/r.Err)
+		ext = append(ext, (e.M2c-m2c)/e.Err)
+	}
+	meanSD := func(p []float64) (float64, float64) {
+		var s, s2 float64
+		for _, v := range p {
+			s += v
+			s2 += v * v
+		}
+		mu := s / float64(len(p))
+		return mu, math.Sqrt(s2/float64(len(p)) - mu*mu)
+	}
+	rm, rs := meanSD(raw)
+	em, es := meanSD(ext)
+	t.Logf("pulls of the largest pair's crossing: mean %.2f sd %.2f; extrapolated: mean %.2f sd %.2f", rm, rs, em, es)
+	if math.Abs(rm) < 3 {
+		t.Fatalf("the correction should bias the unextrapolated crossing: mean pull %.2f", rm)
+	}
+	if math.Abs(em) > 0.3 || es < 0.75 || es > 1.35 {
+		t.Fatalf("extrapolated pulls: mean %.3f, sd %.3f", em, es)
+	}
+}
+
+// For doubling sizes the extrapolation is the closed form m2*_2 + (m2*_2 - m2*_1)/(2^(1/nu+omega) - 1).
+func TestCorrectionScaleDoubling(t *testing.T) {
+	c1 := correctionScale(8, 16, NuIsing3D, OmegaIsing3D)
+	c2 := correctionScale(16, 32, NuIsing3D, OmegaIsing3D)
+	want := math.Pow(2, 1/NuIsing3D+OmegaIsing3D)
+	if math.Abs(c1/c2-want) > 1e-12*want {
+		t.Fatalf("ratio %v, want %v", c1/c2, want)
+	}
+}

@@ -78,7 +78,9 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 	if math.IsInf(xlo, 1) {
 		return errors.New("results: series plot: no finite points")
 	}
-	for _, v := range s.VLines {
+	// Each line its own dash pattern, so that the legend tells them apart.
+	dashes := [][]vg.Length{{vg.Points(5), vg.Points(3), vg.Points(1), vg.Points(3)}, {vg.Points(1.5), vg.Points(2)}, {vg.Points(8), vg.Points(3)}}
+	for i, v := range s.VLines {
 		if !finite(v.Value) {
 			continue
 		}
@@ -98,7 +100,7 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 			return err
 		}
 		l.Color, l.Width = col, vg.Points(1.2)
-		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3), vg.Points(1), vg.Points(3)}
+		l.Dashes = dashes[i%len(dashes)]
 		p.Add(l)
 		label := fmt.Sprintf("%s = %.6g", v.Label, v.Value)
 		if v.Err > 0 {

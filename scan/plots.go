@@ -101,7 +101,11 @@ func criticalPlots(c *Critical, dir, tag, couplings string) ([]string, error) {
 		if r == nil {
 			return nil
 		}
-		return []results.Reference{{Label: label, Value: r.M2c, Err: r.Err}}
+		refs := []results.Reference{{Label: label, Value: r.M2c, Err: r.Err}}
+		if e := r.Extrapolated; e != nil {
+			refs = append(refs, results.Reference{Label: "m2_c extrapolated in L (3D Ising nu, omega)", Value: e.M2c, Err: e.Err})
+		}
+		return refs
 	}
 	if len(c.BinderCurves) > 0 {
 		p := filepath.Join(dir, "binder_"+tag+".png")

@@ -241,11 +241,17 @@ type scanCriticalJSON struct {
 	M2cBinderErr    *float64           `json:"m2c_binder_err"`
 	BinderCrossings []scanCrossingJSON `json:"binder_crossings"`
 	BinderDrift     *float64           `json:"binder_drift"`
+	// m2_c extrapolated in L from the last two crossings (critical.Extrapolation).
+	M2cBinderExt    *float64           `json:"m2c_binder_extrapolated"`
+	M2cBinderExtErr *float64           `json:"m2c_binder_extrapolated_err"`
 	BinderWhy       string             `json:"binder_note,omitempty"`
 	M2cGap          *float64           `json:"m2c_gap"`
 	M2cGapErr       *float64           `json:"m2c_gap_err"`
 	GapCrossings    []scanCrossingJSON `json:"gap_crossings"`
 	GapDrift        *float64           `json:"gap_drift"`
+	M2cGapExt       *float64           `json:"m2c_gap_extrapolated"`
+	M2cGapExtErr    *float64           `json:"m2c_gap_extrapolated_err"`
+	OmegaIsing      float64            `json:"omega_ising"` // the correction exponent the extrapolations assume
 	GapWhy          string             `json:"gap_note,omitempty"`
 	GapMethod       string             `json:"gap_method,omitempty"`
 	Excluded        []string           `json:"excluded,omitempty"` // points whose VMC run diverged
@@ -303,7 +309,8 @@ func scanJSON(res *scan.Result, cfg scan.Config, plots []string) scanOutJSON {
 		}
 	}
 	if c := res.Critical; c != nil {
-		cj := &scanCriticalJSON{BinderWhy: c.BinderWhy, GapWhy: c.GapWhy, GapMethod: c.GapMethod, NuIsing: critical.NuIsing3D, Excluded: c.Excluded,
+		cj := &scanCriticalJSON{BinderWhy: c.BinderWhy, GapWhy: c.GapWhy, GapMethod: c.GapMethod, NuIsing: critical.NuIsing3D,
+			OmegaIsing: critical.OmegaIsing3D, Excluded: c.Excluded,
 			BinderCrossings: []scanCrossingJSON{}, GapCrossings: []scanCrossingJSON{}}
 		crossings := func(r *critical.Result) ([]scanCrossingJSON, *float64, *float64, *float64) {
 			if r == nil {
@@ -317,6 +324,14 @@ func scanJSON(res *scan.Result, cfg scan.Config, plots []string) scanOutJSON {
 		}
 		cj.BinderCrossings, cj.M2cBinder, cj.M2cBinderErr, cj.BinderDrift = crossings(c.Binder)
 		cj.GapCrossings, cj.M2cGap, cj.M2cGapErr, cj.GapDrift = crossings(c.Gap)
+		extrapolated := func(r *critical.Result) (*float64, *float64) {
+			if r == nil || r.Extrapolated == nil {
+				return nil, nil
+			}
+			return finite(r.Extrapolated.M2c), finite(r.Extrapolated.Err)
+		}
+		cj.M2cBinderExt, cj.M2cBinderExtErr = extrapolated(c.Binder)
+		cj.M2cGapExt, cj.M2cGapExtErr = extrapolated(c.Gap)
 		if c.Binder != nil && c.CollapseWhy == "" {
 			cj.CollapseIsing = finite(c.CollapseIsing)
 			if c.NuFitErr > 0 {
@@ -397,7 +412,7 @@ func printScan(w io.Writer, o scanOutJSON) error {
 		fmt.Fprintf(&b, "infinite volume: E0/N = %.8g %s (weighted linear fit in %s, %s)\n", *o.EInf, e, x, quality)
 	}
 	if c := o.Critical; c != nil {
-		line := func(name string, m2c, err, drift *float64, cs []scanCrossingJSON, why string) {
+		line := func(name string, m2c, err, drift, ext, extErr *float64, cs []scanCrossingJSON, why string) {
 			if m2c == nil {
 				fmt.Fprintf(&b, "critical point from %s: none (%s)\n", name, why)
 				return
@@ -411,15 +426,25 @@ func printScan(w io.Writer, o scanOutJSON) error {
 				fmt.Fprintf(&b, "  crossing L = %d, %d: m2 = %.5g +- %.2g (value %.4g, resolved in %.0f%% of resamples)\n",
 					x.L1, x.L2, x.M2, x.Err, x.Value, 100*x.Resolved)
 			}
+			if ext != nil && extErr != nil {
+				fmt.Fprintf(&b, "  extrapolated in L from the last two crossings (shift ~ L^-(1/nu + omega), 3D Ising nu and omega = %.4g): m2_c = %.5g +- %.2g\n",
+					c.OmegaIsing, *ext, *extErr)
+			}
 		}
 		if len(c.Excluded) > 0 {
 			fmt.Fprintf(&b, "left out of the analysis (VMC diverged): %s\n", strings.Join(c.Excluded, "; "))
 		}
-		line("the U4 crossings (U4 of the "+binderMethod(o.Rows)+")", c.M2cBinder, c.M2cBinderErr, c.BinderDrift, c.BinderCrossings, c.BinderWhy)
-		line("the L x gap crossings ("+c.GapMethod+")", c.M2cGap, c.M2cGapErr, c.GapDrift, c.GapCrossings, c.GapWhy)
+		line("the U4 crossings (U4 of the "+binderMethod(o.Rows)+")", c.M2cBinder, c.M2cBinderErr, c.BinderDrift,
+			c.M2cBinderExt, c.M2cBinderExtErr, c.BinderCrossings, c.BinderWhy)
+		line("the L x gap crossings ("+c.GapMethod+")", c.M2cGap, c.M2cGapErr, c.GapDrift,
+			c.M2cGapExt, c.M2cGapExtErr, c.GapCrossings, c.GapWhy)
 		if c.M2cBinder != nil && c.M2cGap != nil && c.M2cBinderErr != nil && c.M2cGapErr != nil {
-			fmt.Fprintf(&b, "the two estimates differ by %.2f combined sigma\n",
+			fmt.Fprintf(&b, "the two estimates differ by %.2f combined sigma (largest pair)",
 				stats.CombinedSigmas(*c.M2cBinder, *c.M2cBinderErr, *c.M2cGap, *c.M2cGapErr))
+			if c.M2cBinderExt != nil && c.M2cGapExt != nil && c.M2cBinderExtErr != nil && c.M2cGapExtErr != nil {
+				fmt.Fprintf(&b, ", %.2f extrapolated", stats.CombinedSigmas(*c.M2cBinderExt, *c.M2cBinderExtErr, *c.M2cGapExt, *c.M2cGapExtErr))
+			}
+			fmt.Fprintln(&b)
 		}
 		if c.CollapseIsing != nil {
 			fmt.Fprintf(&b, "collapse of U4 with nu = %.5f (3D Ising): quality %.3g (about 1: collapses within errors)\n", c.NuIsing, *c.CollapseIsing)
