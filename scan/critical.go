@@ -20,12 +20,15 @@ type Critical struct {
 	GapMethod string // the gap estimator the L x gap curves use
 	// Collapse of U4 at the Binder m2_c: its quality (about 1 for a collapse within errors)
 	// with nu fixed to the 3D Ising value, and nu fitted.
-	CollapseIsing      float64
-	NuFit, NuFitErr    float64
-	CollapseWhy        string
-	BinderCurves       []critical.Curve
-	ScaledGapCurves    []critical.Curve
-	CollapseM2c, NuFix float64
+	CollapseIsing   float64
+	NuFit, NuFitErr float64
+	// NuFitExtrapolated is nu fitted to the collapse about the Binder m2_c extrapolated in L
+	// (0 when there is none): the fitted nu moves with the m2_c it is centred on.
+	NuFitExtrapolated, NuFitExtrapolatedErr float64
+	CollapseWhy                             string
+	BinderCurves                            []critical.Curve
+	ScaledGapCurves                         []critical.Curve
+	CollapseM2c, NuFix                      float64
 	// Excluded lists the points left out because their VMC run diverged ("L = 32, m2 = -1.75").
 	Excluded []string
 }
@@ -72,6 +75,11 @@ func analyse(rows []Row, seed uint64) *Critical {
 			c.CollapseIsing = q
 			if nu, e, err := critical.FitNu(c.BinderCurves, c.Binder.M2c, 0.3, 1.5); err == nil {
 				c.NuFit, c.NuFitErr = nu, e
+			}
+			if x := c.Binder.Extrapolated; x != nil {
+				if nu, e, err := critical.FitNu(c.BinderCurves, x.M2c, 0.3, 1.5); err == nil {
+					c.NuFitExtrapolated, c.NuFitExtrapolatedErr = nu, e
+				}
 			}
 		} else {
 			c.CollapseWhy = err.Error()

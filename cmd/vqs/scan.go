@@ -259,6 +259,8 @@ type scanCriticalJSON struct {
 	CollapseIsing   *float64           `json:"collapse_quality_ising"` // about 1 when U4 collapses within errors
 	NuFit           *float64           `json:"nu_fit"`
 	NuFitErr        *float64           `json:"nu_fit_err"`
+	NuFitExt        *float64           `json:"nu_fit_extrapolated"` // nu fitted about m2c_binder_extrapolated
+	NuFitExtErr     *float64           `json:"nu_fit_extrapolated_err"`
 }
 
 type scanOutJSON struct {
@@ -336,6 +338,9 @@ func scanJSON(res *scan.Result, cfg scan.Config, plots []string) scanOutJSON {
 			cj.CollapseIsing = finite(c.CollapseIsing)
 			if c.NuFitErr > 0 {
 				cj.NuFit, cj.NuFitErr = finite(c.NuFit), finite(c.NuFitErr)
+			}
+			if c.NuFitExtrapolatedErr > 0 {
+				cj.NuFitExt, cj.NuFitExtErr = finite(c.NuFitExtrapolated), finite(c.NuFitExtrapolatedErr)
 			}
 		}
 		out.Critical = cj
@@ -450,7 +455,10 @@ func printScan(w io.Writer, o scanOutJSON) error {
 			fmt.Fprintf(&b, "collapse of U4 with nu = %.5f (3D Ising): quality %.3g (about 1: collapses within errors)\n", c.NuIsing, *c.CollapseIsing)
 		}
 		if c.NuFit != nil {
-			fmt.Fprintf(&b, "nu fitted to the best collapse: %.3f +- %.2g\n", *c.NuFit, *c.NuFitErr)
+			fmt.Fprintf(&b, "nu fitted to the best collapse about the largest pair's m2_c: %.3f +- %.2g\n", *c.NuFit, *c.NuFitErr)
+		}
+		if c.NuFitExt != nil && c.M2cBinderExt != nil {
+			fmt.Fprintf(&b, "nu fitted to the collapse about the extrapolated m2_c = %.5g: %.3f +- %.2g\n", *c.M2cBinderExt, *c.NuFitExt, *c.NuFitExtErr)
 		}
 	}
 	for _, p := range o.Plots {
