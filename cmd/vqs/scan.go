@@ -422,18 +422,19 @@ func printScan(w io.Writer, o scanOutJSON) error {
 				fmt.Fprintf(&b, "critical point from %s: none (%s)\n", name, why)
 				return
 			}
-			fmt.Fprintf(&b, "critical point from %s: m2_c = %.5g +- %.2g", name, *m2c, *err)
+			est := func(v, e float64) string { return results.FormatEstimate(results.Estimate{Value: v, Error: e}) }
+			fmt.Fprintf(&b, "critical point from %s: m2_c = %s", name, est(*m2c, *err))
 			if drift != nil && len(cs) > 1 {
 				fmt.Fprintf(&b, "  (drift from the previous pair %+.2g)", *drift)
 			}
 			fmt.Fprintln(&b)
 			for _, x := range cs {
-				fmt.Fprintf(&b, "  crossing L = %d, %d: m2 = %.5g +- %.2g (value %.4g, resolved in %.0f%% of resamples)\n",
-					x.L1, x.L2, x.M2, x.Err, x.Value, 100*x.Resolved)
+				fmt.Fprintf(&b, "  crossing L = %d, %d: m2 = %s (value %.4g, resolved in %.0f%% of resamples)\n",
+					x.L1, x.L2, est(x.M2, x.Err), x.Value, 100*x.Resolved)
 			}
 			if ext != nil && extErr != nil {
-				fmt.Fprintf(&b, "  extrapolated in L from the last two crossings (shift ~ L^-(1/nu + omega), 3D Ising nu and omega = %.4g): m2_c = %.5g +- %.2g\n",
-					c.OmegaIsing, *ext, *extErr)
+				fmt.Fprintf(&b, "  extrapolated in L from the last two crossings (shift ~ L^-(1/nu + omega), 3D Ising nu and omega = %.4g): m2_c = %s\n",
+					c.OmegaIsing, est(*ext, *extErr))
 			}
 		}
 		if len(c.Excluded) > 0 {

@@ -45,7 +45,7 @@ func TestScanReportsExtrapolatedCriticalPoint(t *testing.T) {
 	}
 	text := b.String()
 	// (-1.6717 - -1.6741) / hypot(0.0028, 0.0011) = 0.80; the largest pair: 0.004 / hypot(0.0017, 0.0009) = 2.08.
-	for _, want := range []string{"m2_c = -1.6717 +- 0.0028", "m2_c = -1.6741 +- 0.0011", "differ by 2.08 combined sigma (largest pair), 0.80 extrapolated"} {
+	for _, want := range []string{"m2_c = -1.6717(28)", "m2_c = -1.6741(11)", "m2 = -1.6629(42)", "differ by 2.08 combined sigma (largest pair), 0.80 extrapolated"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}
