@@ -57,7 +57,8 @@ type Result struct {
 	// the crossings still move with L.
 	Drift float64
 	// Extrapolated is m2_c with the leading correction to scaling removed, from the last two
-	// crossings; nil with fewer than three sizes or when the resamples do not all cross.
+	// crossings; nil with fewer than three sizes or when fewer than two bootstrap resamples
+	// have both crossings (its Resolved says in what fraction they do).
 	Extrapolated *Extrapolation
 }
 
@@ -252,6 +253,9 @@ func correctionScale(l1, l2 int, nu, omega float64) float64 {
 // with its error from a joint parametric bootstrap: the middle curve enters both crossings, so
 // their errors are correlated and must be resampled together.
 func extrapolate(cs []Curve, cx []Crossing, rng *rand.Rand) *Extrapolation {
+	if cx[0].L1 >= cx[0].L2 || cx[1].L1 >= cx[1].L2 || cx[0].L1 >= cx[1].L1 {
+		return nil // sizes repeated: no distance in L to extrapolate over
+	}
 	c1 := correctionScale(cx[0].L1, cx[0].L2, NuIsing3D, OmegaIsing3D)
 	c2 := correctionScale(cx[1].L1, cx[1].L2, NuIsing3D, OmegaIsing3D)
 	at := func(m1, m2 float64) float64 { return (m2*c1 - m1*c2) / (c1 - c2) }

@@ -91,7 +91,7 @@ func TestCollapseAndFitNu(t *testing.T) {
 func TestExtrapolationRemovesTheCorrectionToScaling(t *testing.T) {
 	const m2c, c, noise = -1.66, 0.1, 0.0005
 	m2s := grid(-1.72, -1.6, 7)
-	var raw, ext []float64
+	var raw, ext, ratios []float64
 	for seed := range uint64(100) {
 		rng := rand.New(rand.NewPCG(seed, 2))
 		var cs []Curve
@@ -114,6 +114,11 @@ func TestExtrapolationRemovesTheCorrectionToScaling(t *testing.T) {
 		}
 		raw = append(raw, (r.M2c-m2c)/r.Err)
 		ext = append(ext, (e.M2c-m2c)/e.Err)
+		// The middle curve enters both crossings with opposite signs in m2c, so the joint
+		// error exceeds the propagation of the two crossings' errors as if independent.
+		c1, c2 := correctionScale(8, 16, NuIsing3D, OmegaIsing3D), correctionScale(16, 32, NuIsing3D, OmegaIsing3D)
+		indep := math.Hypot(c2/(c1-c2)*r.Crossings[0].Err, c1/(c1-c2)*r.Crossings[1].Err)
+		ratios = append(ratios, e.Err/indep)
 	}
 	meanSD := func(p []float64) (float64, float64) {
 		var s, s2 float64
@@ -132,6 +137,36 @@ func TestExtrapolationRemovesTheCorrectionToScaling(t *testing.T) {
 	}
 	if math.Abs(em) > 0.3 || es < 0.75 || es > 1.35 {
 		t.Fatalf("extrapolated pulls: mean %.3f, sd %.3f", em, es)
+	}
+	// Measured: 1.17 for the joint bootstrap, 1.00 when the middle curve is redrawn apart for
+	// each pair.
+	if rm, _ := meanSD(ratios); rm < 1.08 {
+		t.Fatalf("extrapolated error / independent propagation = %.3f on average: the bootstrap is not joint", rm)
+	}
+}
+
+// Sizes that do not double (b differs between the pairs): on curves with an exact correction
+// to scaling the extrapolation lands on m2c, where the crossings do not.
+func TestExtrapolationWithUnequalRatios(t *testing.T) {
+	const m2c, c, err = -1.66, 0.1, 1e-6
+	for _, sizes := range [][]int{{8, 12, 24}, {8, 20, 24}, {16, 24, 64}} {
+		var cs []Curve
+		for _, L := range sizes {
+			cv := Curve{L: L}
+			for _, m := range grid(-1.72, -1.6, 13) {
+				x := (m - m2c) * math.Pow(float64(L), 1/NuIsing3D)
+				cv.Points = append(cv.Points, Point{M2: m, Value: 0.45 - 0.2*math.Tanh(0.1*x) + c*math.Pow(float64(L), -OmegaIsing3D), Err: err})
+			}
+			cs = append(cs, cv)
+		}
+		r, e := Critical(cs, 1)
+		if e != nil || r.Extrapolated == nil {
+			t.Fatalf("sizes %v: %v, %+v", sizes, e, r.Extrapolated)
+		}
+		t.Logf("sizes %v: largest pair %.6f, extrapolated %.6f (m2c %.2f)", sizes, r.M2c, r.Extrapolated.M2c, m2c)
+		if d, raw := math.Abs(r.Extrapolated.M2c-m2c), math.Abs(r.M2c-m2c); d > 1e-4 || raw < 2e-4 || d > raw/5 {
+			t.Fatalf("sizes %v: largest pair %.6f, extrapolated %.6f, want %.6f", sizes, r.M2c, r.Extrapolated.M2c, m2c)
+		}
 	}
 }
 

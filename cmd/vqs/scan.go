@@ -227,12 +227,12 @@ type scanRowJSON struct {
 }
 
 type scanCrossingJSON struct {
-	L1       int     `json:"L1"`
-	L2       int     `json:"L2"`
-	M2       float64 `json:"m2"`
-	Err      float64 `json:"m2_err"`
-	Value    float64 `json:"value"`
-	Resolved float64 `json:"resolved_fraction"` // of bootstrap resamples that crossed at all
+	L1       int      `json:"L1"`
+	L2       int      `json:"L2"`
+	M2       float64  `json:"m2"`
+	Err      *float64 `json:"m2_err"` // null when no bootstrap resample crossed
+	Value    float64  `json:"value"`
+	Resolved float64  `json:"resolved_fraction"` // of bootstrap resamples that crossed at all
 }
 
 // scanCriticalJSON is the finite-size-scaling analysis of a scan over m2.
@@ -244,6 +244,7 @@ type scanCriticalJSON struct {
 	// m2_c extrapolated in L from the last two crossings (critical.Extrapolation).
 	M2cBinderExt    *float64           `json:"m2c_binder_extrapolated"`
 	M2cBinderExtErr *float64           `json:"m2c_binder_extrapolated_err"`
+	BinderExtRes    *float64           `json:"m2c_binder_extrapolated_resolved"` // fraction of resamples with both crossings
 	BinderWhy       string             `json:"binder_note,omitempty"`
 	M2cGap          *float64           `json:"m2c_gap"`
 	M2cGapErr       *float64           `json:"m2c_gap_err"`
@@ -251,6 +252,7 @@ type scanCriticalJSON struct {
 	GapDrift        *float64           `json:"gap_drift"`
 	M2cGapExt       *float64           `json:"m2c_gap_extrapolated"`
 	M2cGapExtErr    *float64           `json:"m2c_gap_extrapolated_err"`
+	GapExtRes       *float64           `json:"m2c_gap_extrapolated_resolved"`
 	OmegaIsing      float64            `json:"omega_ising"` // the correction exponent the extrapolations assume
 	GapWhy          string             `json:"gap_note,omitempty"`
 	GapMethod       string             `json:"gap_method,omitempty"`
@@ -320,20 +322,20 @@ func scanJSON(res *scan.Result, cfg scan.Config, plots []string) scanOutJSON {
 			}
 			var cs []scanCrossingJSON
 			for _, x := range r.Crossings {
-				cs = append(cs, scanCrossingJSON{L1: x.L1, L2: x.L2, M2: x.M2, Err: x.Err, Value: x.Value, Resolved: x.Resolved})
+				cs = append(cs, scanCrossingJSON{L1: x.L1, L2: x.L2, M2: x.M2, Err: finite(x.Err), Value: x.Value, Resolved: x.Resolved})
 			}
 			return cs, finite(r.M2c), finite(r.Err), finite(r.Drift)
 		}
 		cj.BinderCrossings, cj.M2cBinder, cj.M2cBinderErr, cj.BinderDrift = crossings(c.Binder)
 		cj.GapCrossings, cj.M2cGap, cj.M2cGapErr, cj.GapDrift = crossings(c.Gap)
-		extrapolated := func(r *critical.Result) (*float64, *float64) {
+		extrapolated := func(r *critical.Result) (*float64, *float64, *float64) {
 			if r == nil || r.Extrapolated == nil {
-				return nil, nil
+				return nil, nil, nil
 			}
-			return finite(r.Extrapolated.M2c), finite(r.Extrapolated.Err)
+			return finite(r.Extrapolated.M2c), finite(r.Extrapolated.Err), finite(r.Extrapolated.Resolved)
 		}
-		cj.M2cBinderExt, cj.M2cBinderExtErr = extrapolated(c.Binder)
-		cj.M2cGapExt, cj.M2cGapExtErr = extrapolated(c.Gap)
+		cj.M2cBinderExt, cj.M2cBinderExtErr, cj.BinderExtRes = extrapolated(c.Binder)
+		cj.M2cGapExt, cj.M2cGapExtErr, cj.GapExtRes = extrapolated(c.Gap)
 		if c.Binder != nil && c.CollapseWhy == "" {
 			cj.CollapseIsing = finite(c.CollapseIsing)
 			if c.NuFitErr > 0 {
@@ -417,13 +419,20 @@ func printScan(w io.Writer, o scanOutJSON) error {
 		fmt.Fprintf(&b, "infinite volume: E0/N = %.8g %s (weighted linear fit in %s, %s)\n", *o.EInf, e, x, quality)
 	}
 	if c := o.Critical; c != nil {
-		line := func(name string, m2c, err, drift, ext, extErr *float64, cs []scanCrossingJSON, why string) {
+		line := func(name string, m2c, err, drift, ext, extErr, extRes *float64, cs []scanCrossingJSON, why string) {
 			if m2c == nil {
 				fmt.Fprintf(&b, "critical point from %s: none (%s)\n", name, why)
 				return
 			}
-			est := func(v, e float64) string { return results.FormatEstimate(results.Estimate{Value: v, Error: e}) }
-			fmt.Fprintf(&b, "critical point from %s: m2_c = %s", name, est(*m2c, *err))
+			// A missing error (no bootstrap resample crossed) prints as value(?).
+			est := func(v float64, e *float64) string {
+				x := results.Estimate{Value: v, Error: math.NaN()}
+				if e != nil {
+					x.Error = *e
+				}
+				return results.FormatEstimate(x)
+			}
+			fmt.Fprintf(&b, "critical point from %s: m2_c = %s", name, est(*m2c, err))
 			if drift != nil && len(cs) > 1 {
 				fmt.Fprintf(&b, "  (drift from the previous pair %+.2g)", *drift)
 			}
@@ -432,18 +441,22 @@ func printScan(w io.Writer, o scanOutJSON) error {
 				fmt.Fprintf(&b, "  crossing L = %d, %d: m2 = %s (value %.4g, resolved in %.0f%% of resamples)\n",
 					x.L1, x.L2, est(x.M2, x.Err), x.Value, 100*x.Resolved)
 			}
-			if ext != nil && extErr != nil {
-				fmt.Fprintf(&b, "  extrapolated in L from the last two crossings (shift ~ L^-(1/nu + omega), 3D Ising nu and omega = %.4g): m2_c = %s\n",
-					c.OmegaIsing, est(*ext, *extErr))
+			if ext != nil {
+				res := math.NaN()
+				if extRes != nil {
+					res = *extRes
+				}
+				fmt.Fprintf(&b, "  extrapolated in L from the last two crossings (shift ~ L^-(1/nu + omega), 3D Ising nu = %.4g, omega = %.4g): m2_c = %s (resolved in %.0f%% of resamples)\n",
+					c.NuIsing, c.OmegaIsing, est(*ext, extErr), 100*res)
 			}
 		}
 		if len(c.Excluded) > 0 {
 			fmt.Fprintf(&b, "left out of the analysis (VMC diverged): %s\n", strings.Join(c.Excluded, "; "))
 		}
 		line("the U4 crossings (U4 of the "+binderMethod(o.Rows)+")", c.M2cBinder, c.M2cBinderErr, c.BinderDrift,
-			c.M2cBinderExt, c.M2cBinderExtErr, c.BinderCrossings, c.BinderWhy)
+			c.M2cBinderExt, c.M2cBinderExtErr, c.BinderExtRes, c.BinderCrossings, c.BinderWhy)
 		line("the L x gap crossings ("+c.GapMethod+")", c.M2cGap, c.M2cGapErr, c.GapDrift,
-			c.M2cGapExt, c.M2cGapExtErr, c.GapCrossings, c.GapWhy)
+			c.M2cGapExt, c.M2cGapExtErr, c.GapExtRes, c.GapCrossings, c.GapWhy)
 		if c.M2cBinder != nil && c.M2cGap != nil && c.M2cBinderErr != nil && c.M2cGapErr != nil {
 			fmt.Fprintf(&b, "the two estimates differ by %.2f combined sigma (largest pair)",
 				stats.CombinedSigmas(*c.M2cBinder, *c.M2cBinderErr, *c.M2cGap, *c.M2cGapErr))
