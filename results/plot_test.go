@@ -149,6 +149,20 @@ func TestPlotsRender(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkImage(t, filepath.Join(dir, "flowlog"+ext))
+
+		// tau_int against L on log-log axes, as vqs sample --tau-plot draws it; a zero (a
+		// failed estimate) is left out on a log axis rather than breaking the plot.
+		if err := PlotSeries(filepath.Join(dir, "tau"+ext), SeriesPlot{Title: "tau_int against L (made-up)",
+			XLabel: "L", YLabel: "tau_int", LogX: true, LogY: true, XTicks: []float64{8, 16, 32},
+			Series: []Curve{{Label: "hmc", X: Floats{8, 16, 32}, Y: Floats{4.6, 21, 73}, Err: Floats{0.3, 3, 15}},
+				{Label: "bridge", X: Floats{8, 16, 32}, Y: Floats{90, 0, 700}, Err: Floats{20, 0, 900}}}}); err != nil {
+			t.Fatal(err)
+		}
+		checkImage(t, filepath.Join(dir, "tau"+ext))
+	}
+	if err := PlotSeries(filepath.Join(t.TempDir(), "x.png"), SeriesPlot{LogY: true,
+		Series: []Curve{{X: Floats{1, 2}, Y: Floats{0, -1}}}}); err == nil {
+		t.Error("a log plot without a positive point was accepted")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -24,6 +25,12 @@ type SeriesPlot struct {
 	VLines []Reference
 	// Unjoined draws points only (a collapse, where the series interleave).
 	Unjoined bool
+	// LogX and LogY draw logarithmic axes (a power law, such as tau_int against L, is then a
+	// straight line); points that are not positive on such an axis are left out.
+	LogX, LogY bool
+	// XTicks, when set, are the labelled x ticks (the lattice sizes on a log axis, where the
+	// decade ticks would label none of them).
+	XTicks []float64
 }
 
 // PlotSeries draws s to path (.png or .svg).
@@ -42,7 +49,7 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 		}
 		var x, y, e []float64
 		for j := range c.X {
-			if !finite(c.X[j]) || !finite(c.Y[j]) {
+			if !finite(c.X[j]) || !finite(c.Y[j]) || (s.LogX && c.X[j] <= 0) || (s.LogY && c.Y[j] <= 0) {
 				continue
 			}
 			er := 0.0
@@ -51,13 +58,17 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 			}
 			x, y, e = append(x, c.X[j]), append(y, c.Y[j]), append(e, er)
 			xlo, xhi = math.Min(xlo, c.X[j]), math.Max(xhi, c.X[j])
-			ylo, yhi = math.Min(ylo, c.Y[j]-er), math.Max(yhi, c.Y[j]+er)
+			lo := c.Y[j] - er
+			if s.LogY && lo <= 0.1*c.Y[j] {
+				lo = 0.1 * c.Y[j] // where scatterWithErrorsScale cuts the bar
+			}
+			ylo, yhi = math.Min(ylo, lo), math.Max(yhi, c.Y[j]+er)
 		}
 		if len(x) == 0 {
 			continue
 		}
 		col := plotutil.Color(i)
-		ps, err := scatterWithErrors(x, y, e, col, shapes[i%len(shapes)])
+		ps, err := scatterWithErrorsScale(x, y, e, col, shapes[i%len(shapes)], s.LogY)
 		if err != nil {
 			return err
 		}
@@ -109,12 +120,30 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 		p.Legend.Add(label, l)
 		xlo, xhi = math.Min(xlo, v.Value-v.Err), math.Max(xhi, v.Value+v.Err)
 	}
-	span := xhi - xlo
-	if span <= 0 {
-		span = math.Max(math.Abs(xhi), 1) * 0.1
+	if s.LogX {
+		p.X.Min, p.X.Max = xlo/1.2, xhi*1.2
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	} else {
+		span := xhi - xlo
+		if span <= 0 {
+			span = math.Max(math.Abs(xhi), 1) * 0.1
+		}
+		p.X.Min, p.X.Max = xlo-0.05*span, xhi+0.05*span
 	}
-	p.X.Min, p.X.Max = xlo-0.05*span, xhi+0.05*span
-	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, ylo), math.Max(p.Y.Max, yhi)
-	padY(p.Plot, 0.25)
+	if len(s.XTicks) > 0 {
+		var ticks []plot.Tick
+		for _, x := range s.XTicks {
+			ticks = append(ticks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'g', 6, 64)})
+		}
+		p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	}
+	if s.LogY {
+		p.Y.Min, p.Y.Max = ylo, yhi
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		padLogY(p.Plot)
+	} else {
+		p.Y.Min, p.Y.Max = math.Min(p.Y.Min, ylo), math.Max(p.Y.Max, yhi)
+		padY(p.Plot, 0.25)
+	}
 	return savePlots(path, []*panel{p}, figWidth, figHeight)
 }

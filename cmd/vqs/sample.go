@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,7 @@ type sampleFlags struct {
 	json         bool
 	store        string
 	flowPlot     string
+	tauPlot      string
 }
 
 // estimateJSON is one observable in the --json output: the keys of stats.Estimate, with
@@ -207,6 +209,7 @@ Samplers:
 	fl.BoolVar(&f.json, "json", false, "print one JSON object on stdout instead of the human-readable report")
 	fl.StringVar(&f.store, "store", "", "also add every run to this results store (observables with errors, the learned RG flow as curves flow_m2, flow_lambda, flow_z)")
 	fl.StringVar(&f.flowPlot, "flow-plot", "", "write the learned RG flow of the couplings (m2, lambda, z against RG time) to this .png or .svg")
+	fl.StringVar(&f.tauPlot, "tau-plot", "", "write tau_int of <|M|> and chi against L (log-log, in samples of one chain, Gamma-method error bars), one series per sampler, to this .png or .svg; with --sizes")
 	return cmd
 }
 
@@ -285,6 +288,9 @@ func (f *sampleFlags) config() (sampling.Config, error) {
 		Samples: f.samples, Warmup: noneIfZero(f.warmup), Chains: f.chains, Seed: f.seed, Flip: flip}
 	if err := sampling.Validate(cfg); err != nil {
 		return sampling.Config{}, err
+	}
+	if ext := strings.ToLower(filepath.Ext(f.tauPlot)); f.tauPlot != "" && ext != ".png" && ext != ".svg" {
+		return sampling.Config{}, fmt.Errorf("--tau-plot %q: the file name must end in .png or .svg", f.tauPlot)
 	}
 	if f.flowPlot != "" {
 		if f.method == sampling.MethodHMC {
@@ -533,6 +539,12 @@ func printSampleTo(w io.Writer, res *sampling.Result) {
 func exportSample(f sampleFlags, res *sampling.Result) ([]string, error) {
 	var plots []string
 	c := res.Config
+	if f.tauPlot != "" && len(res.Runs) > 0 {
+		if err := results.PlotSeries(f.tauPlot, tauPlot(res)); err != nil {
+			return plots, err
+		}
+		plots = append(plots, f.tauPlot)
+	}
 	for _, r := range res.Runs {
 		flow := r.FlowCurves()
 		if f.flowPlot != "" && flow != nil {
@@ -597,4 +609,37 @@ func exportSample(f sampleFlags, res *sampling.Result) ([]string, error) {
 		}
 	}
 	return plots, nil
+}
+
+// tauPlot is tau_int of <|M|> and of chi against L for every sampler of res, on log-log axes:
+// critical slowing down is the slope.
+func tauPlot(res *sampling.Result) results.SeriesPlot {
+	c := res.Config
+	var order []string
+	series := map[string]*results.Curve{}
+	var sizes []float64
+	for _, r := range res.Runs {
+		if !slices.Contains(sizes, float64(r.L)) {
+			sizes = append(sizes, float64(r.L))
+		}
+		for _, o := range []struct {
+			label string
+			est   sampling.Observable
+		}{{"<|M|>", r.Observables.AbsM}, {"chi", r.Observables.Chi}} {
+			name := r.Sampler + ", " + o.label
+			if series[name] == nil {
+				series[name] = &results.Curve{Label: name}
+				order = append(order, name)
+			}
+			s := series[name]
+			s.X, s.Y, s.Err = append(s.X, float64(r.L)), append(s.Y, o.est.Tau), append(s.Err, o.est.TauErr)
+		}
+	}
+	sp := results.SeriesPlot{Title: fmt.Sprintf("Autocorrelation against lattice size, Euclidean %dD, m2 = %g, lambda = %g", c.Dim, c.M2, c.Lambda),
+		XLabel: "L  (lattice sites per side)", YLabel: "tau_int  (samples of one chain)",
+		LogX: true, LogY: true, XTicks: sizes}
+	for _, name := range order {
+		sp.Series = append(sp.Series, *series[name])
+	}
+	return sp
 }

@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"vqs/hamiltonian"
+	"vqs/sampling"
+	"vqs/stats"
 )
 
 func TestSampleBadInputIsUsageError(t *testing.T) {
@@ -31,6 +36,7 @@ func TestSampleBadInputIsUsageError(t *testing.T) {
 		{"sample", "--reference", "guess"},
 		{"sample", "--uv-decay", "0"},
 		{"sample", "--hmc-per-move", "-1"},
+		{"sample", "--tau-plot", "tau.pdf"},
 	}
 	for _, args := range cases {
 		// Fast settings go first so that a case's own flag (e.g. --samples 0) wins.
@@ -103,5 +109,33 @@ func TestSampleHybridFree(t *testing.T) {
 	e := res.Runs[0].Observables["phi2"]
 	if math.Abs(*e.Value-exact) > 5**e.Error {
 		t.Errorf("hybrid: <phi^2> = %v +- %v, exact %v", *e.Value, *e.Error, exact)
+	}
+}
+
+// --tau-plot draws tau_int of <|M|> and chi against L, one series per sampler and observable,
+// with the measured tau_int of every size, and lists the file among the plots.
+func TestSampleTauPlot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tau.png")
+	out, err := run(t, context.Background(), "sample", "--sizes", "4,6", "--m2", "0.5", "--lambda", "0",
+		"--method", "hmc", "--samples", "200", "--warmup", "20", "--tau-plot", path, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res sampleJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(res.Plots, path) {
+		t.Errorf("plots %v lack %s", res.Plots, path)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		t.Fatalf("tau plot: %v", err)
+	}
+	sp := tauPlot(&sampling.Result{Config: sampling.Config{Dim: 2, M2: 0.5}, Runs: []sampling.SamplerRun{
+		{Sampler: "hmc", L: 4, Observables: sampling.Observables{AbsM: sampling.Observable{Estimate: stats.Estimate{Tau: 1.5, TauErr: 0.2}}}},
+		{Sampler: "bridge", L: 4}, {Sampler: "hmc", L: 8}}})
+	if len(sp.Series) != 4 || sp.Series[0].Label != "hmc, <|M|>" || !slices.Equal(sp.Series[0].X, []float64{4, 8}) ||
+		sp.Series[0].Y[0] != 1.5 || sp.Series[0].Err[0] != 0.2 || !slices.Equal(sp.XTicks, []float64{4, 8}) || !sp.LogX || !sp.LogY {
+		t.Errorf("tau plot %+v", sp)
 	}
 }
