@@ -68,7 +68,7 @@ type Config struct {
 	// "denoised".
 	BridgeScore string `json:"bridge_score,omitempty"`
 
-	Iterations     int     `json:"iterations,omitempty"`      // 0: vmc.DefaultIterations; < 0: none
+	Iterations     int     `json:"iterations,omitempty"`      // 0: vmc.IterationsFor(L); < 0: none
 	Samples        int     `json:"samples,omitempty"`         // per iteration, all chains together
 	MeasureSamples int     `json:"measure_samples,omitempty"` // final measurement
 	Optimizer      string  `json:"optimizer,omitempty"`       // "sr" (stochastic reconfiguration) or "adam"
@@ -120,7 +120,7 @@ func (c Config) WithDefaults() Config {
 		c.Levels = DefaultLevels
 	}
 	if c.Iterations == 0 {
-		c.Iterations = vmc.DefaultIterations
+		c.Iterations = vmc.IterationsFor(c.L)
 	}
 	if c.Samples == 0 {
 		c.Samples = vmc.DefaultSamples

@@ -15,7 +15,7 @@ import (
 // The defaults of Config, in one place: a zero field means the value here. The command line
 // registers its flags from these, so the CLI and the library cannot disagree.
 const (
-	DefaultIterations    = 200 // optimisation steps
+	DefaultIterations    = 200 // optimisation steps up to L = 16 (see IterationsFor)
 	DefaultSamples       = 1024
 	DefaultMeasureFactor = 8  // the final measurement draws this many times Samples
 	DefaultThermalize    = 20 // sampler sweeps per chain before the first iteration
@@ -29,11 +29,22 @@ const (
 	MaxBacktracks = 6
 )
 
+// IterationsFor is the default number of optimisation steps on a lattice of side L:
+// DefaultIterations up to L = 16 and DefaultIterations x ceil(L/16) beyond. SR is imaginary-time
+// evolution, and its slowest direction, the mean field near the critical point, relaxes at the
+// rate of the gap, which falls like 1/L there. Measured at 32x32, m2 = -1.68, lambda = 12: after
+// 200 steps E is 0.020 +- 0.002 above DMC's E0 and U4 of Psi_0 is 0.21; 400 more steps bring E
+// to 0.001 +- 0.002 of it and U4 to 0.38; at 16x16, m2 = -1.68, 200 steps are within 0.0002 +-
+// 0.0011 of DMC. L <= 0 (unknown) gives DefaultIterations.
+func IterationsFor(L int) int {
+	return DefaultIterations * max(1, (L+15)/16)
+}
+
 // Config controls an optimisation and its final measurement. The zero value of every field
 // means its default.
 type Config struct {
-	// Iterations is the number of optimisation steps (0: DefaultIterations; negative: none,
-	// only the measurement).
+	// Iterations is the number of optimisation steps (0: IterationsFor the lattice's side;
+	// negative: none, only the measurement).
 	Iterations int
 	// Samples per iteration, all chains together (0: DefaultSamples).
 	Samples int
@@ -66,10 +77,11 @@ type Config struct {
 	CheckpointEvery time.Duration
 }
 
-// withDefaults returns c with every zero field replaced by its default.
-func (c Config) withDefaults() Config {
+// withDefaults returns c with every zero field replaced by its default, on a lattice of side L
+// (0 where unknown: only the iteration count depends on it).
+func (c Config) withDefaults(L int) Config {
 	if c.Iterations == 0 {
-		c.Iterations = DefaultIterations
+		c.Iterations = IterationsFor(L)
 	}
 	if c.Iterations < 0 {
 		c.Iterations = 0
@@ -94,7 +106,7 @@ func (c Config) withDefaults() Config {
 
 // Validate reports whether the configuration can run with chains Markov chains.
 func (c Config) Validate(chains int) error {
-	c = c.withDefaults()
+	c = c.withDefaults(0)
 	switch {
 	case c.Samples < 0 || c.MeasureSamples < 0 || c.Thermalize < 0:
 		return errors.New("vmc: Samples, MeasureSamples and Thermalize must not be negative")
@@ -179,7 +191,7 @@ type Checkpoint struct {
 // Validate checks a checkpoint against the wavefunction, the number of chains and sites and
 // the configured iterations, so that a damaged or foreign file is refused before anything runs.
 func (cp *Checkpoint) Validate(wf Wavefunction, chains int, cfg Config) error {
-	cfg = cfg.withDefaults()
+	cfg = cfg.withDefaults(wf.Lattice().L)
 	n := wf.Lattice().N
 	switch {
 	case cp.Iter < 0 || cp.Iter > cfg.Iterations:
@@ -231,7 +243,7 @@ func Run(ctx context.Context, m *hamiltonian.Model, wf Wavefunction, s Sampler, 
 	if err := cfg.Validate(s.Chains()); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.withDefaults(m.L)
 	p := wf.NumParams()
 	opt := cfg.Optimizer
 	res := &Result{Status: Completed}

@@ -125,7 +125,7 @@ func TestStatusText(t *testing.T) {
 // The zero Config runs with the documented defaults, and a Config that cannot run is refused
 // before any sampling.
 func TestConfigDefaultsAndValidate(t *testing.T) {
-	c := Config{}.withDefaults()
+	c := Config{}.withDefaults(0)
 	if c.Iterations != DefaultIterations || c.Samples != DefaultSamples || c.MeasureSamples != DefaultMeasureFactor*DefaultSamples ||
 		c.LR != DefaultSRLR || c.Thermalize != DefaultThermalize {
 		t.Fatalf("defaults: %+v", c)
@@ -133,10 +133,10 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 	if _, ok := c.Optimizer.(SR); !ok {
 		t.Fatalf("default optimizer %T", c.Optimizer)
 	}
-	if got := (Config{Optimizer: &Adam{}}).withDefaults().LR; got != DefaultAdamLR {
+	if got := (Config{Optimizer: &Adam{}}).withDefaults(0).LR; got != DefaultAdamLR {
 		t.Fatalf("Adam default LR %v", got)
 	}
-	if n := (Config{Iterations: -1}).withDefaults().Iterations; n != 0 {
+	if n := (Config{Iterations: -1}).withDefaults(0).Iterations; n != 0 {
 		t.Fatalf("negative Iterations means none, got %d", n)
 	}
 	for name, c := range map[string]Config{

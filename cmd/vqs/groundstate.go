@@ -119,7 +119,7 @@ measure briefly and print the result so far (exit status 3).`,
 func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	c, a := &f.cfg, &f.ansatz
-	fl.IntVar(&c.Iterations, "iters", vmc.DefaultIterations, "optimization iterations")
+	fl.IntVar(&c.Iterations, "iters", 0, fmt.Sprintf("optimization iterations (default %d up to L = 16, %d x ceil(L/16) beyond: the slowest direction near the critical point relaxes like 1/L; 0 typed: measure only)", vmc.DefaultIterations, vmc.DefaultIterations))
 	fl.IntVar(&c.Samples, "samples", vmc.DefaultSamples, "Monte Carlo samples per iteration (all chains together)")
 	fl.IntVar(&c.MeasureSamples, "measure-samples", 0, fmt.Sprintf("samples of the final measurement with frozen parameters (0: %d x --samples)", vmc.DefaultMeasureFactor))
 	fl.IntVar(&c.Chains, "chains", groundstate.DefaultChains, "independent Markov chains, run in parallel on all cores")
