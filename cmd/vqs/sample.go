@@ -612,7 +612,7 @@ func exportSample(f sampleFlags, res *sampling.Result) ([]string, error) {
 }
 
 // tauPlot is tau_int of <|M|> and of chi against L for every sampler of res, on log-log axes:
-// critical slowing down is the slope.
+// critical slowing down is the slope. Unreliable estimates form their own, labelled series.
 func tauPlot(res *sampling.Result) results.SeriesPlot {
 	c := res.Config
 	var order []string
@@ -627,6 +627,11 @@ func tauPlot(res *sampling.Result) results.SeriesPlot {
 			est   sampling.Observable
 		}{{"<|M|>", r.Observables.AbsM}, {"chi", r.Observables.Chi}} {
 			name := r.Sampler + ", " + o.label
+			if o.est.Unreliable {
+				// Stuck or unmixed chains: the window saw only part of the decay, so the
+				// tau_int is at best a lower bound, and it must not read as a measurement.
+				name += " (UNRELIABLE: a lower bound)"
+			}
 			if series[name] == nil {
 				series[name] = &results.Curve{Label: name}
 				order = append(order, name)

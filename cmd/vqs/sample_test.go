@@ -133,8 +133,9 @@ func TestSampleTauPlot(t *testing.T) {
 	}
 	sp := tauPlot(&sampling.Result{Config: sampling.Config{Dim: 2, M2: 0.5}, Runs: []sampling.SamplerRun{
 		{Sampler: "hmc", L: 4, Observables: sampling.Observables{AbsM: sampling.Observable{Estimate: stats.Estimate{Tau: 1.5, TauErr: 0.2}}}},
-		{Sampler: "bridge", L: 4}, {Sampler: "hmc", L: 8}}})
-	if len(sp.Series) != 4 || sp.Series[0].Label != "hmc, <|M|>" || !slices.Equal(sp.Series[0].X, []float64{4, 8}) ||
+		{Sampler: "bridge", L: 4}, {Sampler: "hmc", L: 8},
+		{Sampler: "bridge", L: 8, Observables: sampling.Observables{AbsM: sampling.Observable{Estimate: stats.Estimate{Tau: 130, Unreliable: true}}}}}})
+	if len(sp.Series) != 5 || sp.Series[4].Label != "bridge, <|M|> (UNRELIABLE: a lower bound)" || !slices.Equal(sp.Series[4].Y, []float64{130}) || sp.Series[0].Label != "hmc, <|M|>" || !slices.Equal(sp.Series[0].X, []float64{4, 8}) ||
 		sp.Series[0].Y[0] != 1.5 || sp.Series[0].Err[0] != 0.2 || !slices.Equal(sp.XTicks, []float64{4, 8}) || !sp.LogX || !sp.LogY {
 		t.Errorf("tau plot %+v", sp)
 	}
