@@ -57,8 +57,8 @@ type Result struct {
 	// the crossings still move with L.
 	Drift float64
 	// Extrapolated is m2_c with the leading correction to scaling removed, from the last two
-	// crossings; nil with fewer than three sizes or when fewer than two bootstrap resamples
-	// have both crossings (its Resolved says in what fraction they do).
+	// crossings; nil with fewer than three distinct sizes or when fewer than two bootstrap
+	// resamples have both crossings (otherwise its Resolved says in what fraction they do).
 	Extrapolated *Extrapolation
 }
 

@@ -139,3 +139,16 @@ func TestSaveOnce(t *testing.T) {
 		t.Fatalf("stored energy %v, result %v", e.Value, res.Estimate.Energy.Value)
 	}
 }
+
+// The ground-state defaults take the iteration count for the lattice's side from vmc, so the
+// library, the CLI and the stored record agree on it.
+func TestIterationsDefaultFollowsL(t *testing.T) {
+	for L, want := range map[int]int{8: vmc.IterationsFor(8), 32: vmc.IterationsFor(32)} {
+		if got := (Config{L: L}).WithDefaults().Iterations; got != want {
+			t.Errorf("L = %d: %d iterations, want %d", L, got, want)
+		}
+	}
+	if vmc.IterationsFor(32) <= vmc.IterationsFor(8) {
+		t.Errorf("32x32 gets %d iterations, 8x8 %d", vmc.IterationsFor(32), vmc.IterationsFor(8))
+	}
+}

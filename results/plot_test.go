@@ -159,6 +159,13 @@ func TestPlotsRender(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkImage(t, filepath.Join(dir, "tau"+ext))
+		// Within one decade the y axis still gets labelled ticks.
+		if err := PlotSeries(filepath.Join(dir, "tau_decade"+ext), SeriesPlot{Title: "within a decade (made-up)",
+			XLabel: "L", YLabel: "tau_int", LogX: true, LogY: true, XTicks: []float64{16, 32},
+			Series: []Curve{{Label: "hmc", X: Floats{16, 32}, Y: Floats{21, 35}, Err: Floats{3, 5}}}}); err != nil {
+			t.Fatal(err)
+		}
+		checkImage(t, filepath.Join(dir, "tau_decade"+ext))
 	}
 	if err := PlotSeries(filepath.Join(t.TempDir(), "x.png"), SeriesPlot{LogY: true,
 		Series: []Curve{{X: Floats{1, 2}, Y: Floats{0, -1}}}}); err == nil {

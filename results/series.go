@@ -87,12 +87,15 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 		p.Legend.Add(c.Label, thumbs...)
 	}
 	if math.IsInf(xlo, 1) {
+		if s.LogX || s.LogY {
+			return errors.New("results: series plot: no finite point that is positive on its log axes")
+		}
 		return errors.New("results: series plot: no finite points")
 	}
 	// Each line its own dash pattern, so that the legend tells them apart.
 	dashes := [][]vg.Length{{vg.Points(5), vg.Points(3), vg.Points(1), vg.Points(3)}, {vg.Points(1.5), vg.Points(2)}, {vg.Points(8), vg.Points(3)}}
 	for i, v := range s.VLines {
-		if !finite(v.Value) {
+		if !finite(v.Value) || (s.LogX && v.Value <= 0) {
 			continue
 		}
 		col := color.Gray{Y: 40}
@@ -141,6 +144,10 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 		p.Y.Min, p.Y.Max = ylo, yhi
 		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 		padLogY(p.Plot)
+		if p.Y.Max < 10*p.Y.Min {
+			// Within a decade the power-of-ten ticks would label nothing.
+			p.Y.Tick.Marker = niceTicks{}
+		}
 	} else {
 		p.Y.Min, p.Y.Max = math.Min(p.Y.Min, ylo), math.Max(p.Y.Max, yhi)
 		padY(p.Plot, 0.25)

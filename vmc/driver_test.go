@@ -139,6 +139,15 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 	if n := (Config{Iterations: -1}).withDefaults(0).Iterations; n != 0 {
 		t.Fatalf("negative Iterations means none, got %d", n)
 	}
+	// The default grows with L past IterationsSide; an explicit count is kept at any L.
+	for L, want := range map[int]int{0: 200, 8: 200, 16: 200, 17: 400, 32: 400, 33: 600, 64: 800} {
+		if got := (Config{}).withDefaults(L).Iterations; got != want || IterationsFor(L) != want {
+			t.Errorf("L = %d: %d iterations by default, want %d", L, got, want)
+		}
+	}
+	if n := (Config{Iterations: 50}).withDefaults(32).Iterations; n != 50 {
+		t.Errorf("explicit Iterations at L = 32 became %d", n)
+	}
 	for name, c := range map[string]Config{
 		"fewer samples than chains":   {Samples: 3},
 		"too few measurement samples": {MeasureSamples: 5},

@@ -122,6 +122,12 @@ func TestGroundStateInterruptAndResume(t *testing.T) {
 		"--samples", "64", "--out", dir, "--resume"); err == nil {
 		t.Fatal("resume with another m2 accepted")
 	}
+	// --iters 0 (measure only) cannot mean that on a resume: refused, not silently ignored.
+	var ue usageError
+	if _, err := run(t, context.Background(), "ground-state", "--L", "2", "--chains", "4", "--samples", "64",
+		"--out", dir, "--resume", "--iters", "0"); !errors.As(err, &ue) {
+		t.Fatalf("resume with --iters 0: %v, want a usage error", err)
+	}
 }
 
 // A scan stores every size; run again, it finds them in the store and computes nothing new.

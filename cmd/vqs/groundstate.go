@@ -119,7 +119,8 @@ measure briefly and print the result so far (exit status 3).`,
 func (f *groundStateFlags) registerVMC(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	c, a := &f.cfg, &f.ansatz
-	fl.IntVar(&c.Iterations, "iters", 0, fmt.Sprintf("optimization iterations (default %d up to L = 16, %d x ceil(L/16) beyond: the slowest direction near the critical point relaxes like 1/L; 0 typed: measure only)", vmc.DefaultIterations, vmc.DefaultIterations))
+	fl.IntVar(&c.Iterations, "iters", 0, fmt.Sprintf("optimization iterations (default %d up to L = %d, %d x ceil(L/%d) beyond: the slowest direction near the critical point relaxes like 1/L; 0 typed: measure only, not with --resume)",
+		vmc.DefaultIterations, vmc.IterationsSide, vmc.DefaultIterations, vmc.IterationsSide))
 	fl.IntVar(&c.Samples, "samples", vmc.DefaultSamples, "Monte Carlo samples per iteration (all chains together)")
 	fl.IntVar(&c.MeasureSamples, "measure-samples", 0, fmt.Sprintf("samples of the final measurement with frozen parameters (0: %d x --samples)", vmc.DefaultMeasureFactor))
 	fl.IntVar(&c.Chains, "chains", groundstate.DefaultChains, "independent Markov chains, run in parallel on all cores")
@@ -183,6 +184,9 @@ func resumeGroundState(ctx context.Context, cmd *cobra.Command, f *groundStateFl
 	cp, err := groundstate.LoadCheckpoint(dir)
 	if err != nil {
 		return usageError{err}
+	}
+	if cmd.Flags().Changed("iters") && f.cfg.Iterations <= 0 {
+		return usageError{fmt.Errorf("--iters %d with --resume: a resume continues the optimisation to --iters (a finished run is measured again with its --measure-samples)", f.cfg.Iterations)}
 	}
 	given := f.cfg
 	given.L, given.Dim, given.M2, given.Lambda = f.L, f.Dim, f.M2, f.Lambda

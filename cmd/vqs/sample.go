@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -539,12 +540,6 @@ func printSampleTo(w io.Writer, res *sampling.Result) {
 func exportSample(f sampleFlags, res *sampling.Result) ([]string, error) {
 	var plots []string
 	c := res.Config
-	if f.tauPlot != "" && len(res.Runs) > 0 {
-		if err := results.PlotSeries(f.tauPlot, tauPlot(res)); err != nil {
-			return plots, err
-		}
-		plots = append(plots, f.tauPlot)
-	}
 	for _, r := range res.Runs {
 		flow := r.FlowCurves()
 		if f.flowPlot != "" && flow != nil {
@@ -608,6 +603,14 @@ func exportSample(f sampleFlags, res *sampling.Result) ([]string, error) {
 			return plots, err
 		}
 	}
+	// After the records: a plot that cannot be drawn (no finite tau_int, e.g. an interrupted
+	// run) must not cost the stored results.
+	if f.tauPlot != "" && len(res.Runs) > 0 {
+		if err := results.PlotSeries(f.tauPlot, tauPlot(res)); err != nil {
+			return plots, err
+		}
+		plots = append(plots, f.tauPlot)
+	}
 	return plots, nil
 }
 
@@ -643,8 +646,21 @@ func tauPlot(res *sampling.Result) results.SeriesPlot {
 	sp := results.SeriesPlot{Title: fmt.Sprintf("Autocorrelation against lattice size, Euclidean %dD, m2 = %g, lambda = %g", c.Dim, c.M2, c.Lambda),
 		XLabel: "L  (lattice sites per side)", YLabel: "tau_int  (samples of one chain)",
 		LogX: true, LogY: true, XTicks: sizes}
+	slices.Sort(sp.XTicks)
 	for _, name := range order {
-		sp.Series = append(sp.Series, *series[name])
+		// By L, whatever the order of --sizes, so that the lines do not double back.
+		cv := *series[name]
+		idx := make([]int, len(cv.X))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(cv.X[a], cv.X[b]) })
+		var sorted results.Curve
+		sorted.Label = cv.Label
+		for _, i := range idx {
+			sorted.X, sorted.Y, sorted.Err = append(sorted.X, cv.X[i]), append(sorted.Y, cv.Y[i]), append(sorted.Err, cv.Err[i])
+		}
+		sp.Series = append(sp.Series, sorted)
 	}
 	return sp
 }

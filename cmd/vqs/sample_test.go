@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"vqs/hamiltonian"
+	"vqs/results"
 	"vqs/sampling"
 	"vqs/stats"
 )
@@ -131,12 +132,22 @@ func TestSampleTauPlot(t *testing.T) {
 	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
 		t.Fatalf("tau plot: %v", err)
 	}
+	// Runs out of size order (--sizes 8,4): every series comes out sorted by L; an unreliable
+	// estimate leaves its sampler's series for its own.
+	absM := func(tau, tauErr float64, unreliable bool) sampling.Observables {
+		return sampling.Observables{AbsM: sampling.Observable{Estimate: stats.Estimate{Tau: tau, TauErr: tauErr, Unreliable: unreliable}}}
+	}
 	sp := tauPlot(&sampling.Result{Config: sampling.Config{Dim: 2, M2: 0.5}, Runs: []sampling.SamplerRun{
-		{Sampler: "hmc", L: 4, Observables: sampling.Observables{AbsM: sampling.Observable{Estimate: stats.Estimate{Tau: 1.5, TauErr: 0.2}}}},
-		{Sampler: "bridge", L: 4}, {Sampler: "hmc", L: 8},
-		{Sampler: "bridge", L: 8, Observables: sampling.Observables{AbsM: sampling.Observable{Estimate: stats.Estimate{Tau: 130, Unreliable: true}}}}}})
-	if len(sp.Series) != 5 || sp.Series[4].Label != "bridge, <|M|> (UNRELIABLE: a lower bound)" || !slices.Equal(sp.Series[4].Y, []float64{130}) || sp.Series[0].Label != "hmc, <|M|>" || !slices.Equal(sp.Series[0].X, []float64{4, 8}) ||
-		sp.Series[0].Y[0] != 1.5 || sp.Series[0].Err[0] != 0.2 || !slices.Equal(sp.XTicks, []float64{4, 8}) || !sp.LogX || !sp.LogY {
+		{Sampler: "hmc", L: 8, Observables: absM(4.5, 0.5, false)}, {Sampler: "bridge", L: 8, Observables: absM(130, 40, true)},
+		{Sampler: "hmc", L: 4, Observables: absM(1.5, 0.2, false)}, {Sampler: "bridge", L: 4, Observables: absM(30, 8, false)}}})
+	byLabel := map[string]results.Curve{}
+	for _, c := range sp.Series {
+		byLabel[c.Label] = c
+	}
+	hmc, bridge, stuck := byLabel["hmc, <|M|>"], byLabel["bridge, <|M|>"], byLabel["bridge, <|M|> (UNRELIABLE: a lower bound)"]
+	if len(sp.Series) != 5 || !slices.Equal(hmc.X, []float64{4, 8}) || !slices.Equal(hmc.Y, []float64{1.5, 4.5}) ||
+		!slices.Equal(hmc.Err, []float64{0.2, 0.5}) || !slices.Equal(bridge.X, []float64{4}) || !slices.Equal(stuck.Y, []float64{130}) ||
+		!slices.Equal(sp.XTicks, []float64{4, 8}) || !sp.LogX || !sp.LogY {
 		t.Errorf("tau plot %+v", sp)
 	}
 }
