@@ -212,12 +212,14 @@ func (c Config) optimizer() vmc.Optimizer {
 }
 
 // key is what a checkpoint and the run resuming it must share: the problem, the ansatz's
-// structure and the chains (the optimiser's settings and the budget may change on a resume).
+// structure and the chains. The optimiser's settings, the budget and the sampler may change on
+// a resume: the checkpoint holds the chains' fields, from which any exact sampler of |Psi|^2
+// continues (an HMC reference and a learned bridge score are rebuilt from the state either
+// way), so a trained state can be measured again with the other sampler.
 type key struct {
 	L, Dim, Chains int
 	M2, Lambda     float64
 	Ansatz         mera.Config
-	Sampler        string
 }
 
 // KeyString is the key in words: two configurations with the same KeyString can share a
@@ -226,7 +228,7 @@ func (c Config) KeyString() string { return fmt.Sprintf("%+v", c.key()) }
 
 func (c Config) key() key {
 	d := c.WithDefaults()
-	return key{L: d.L, Dim: d.Dim, Chains: d.Chains, M2: d.M2, Lambda: d.Lambda, Ansatz: *d.Ansatz, Sampler: d.Sampler}
+	return key{L: d.L, Dim: d.Dim, Chains: d.Chains, M2: d.M2, Lambda: d.Lambda, Ansatz: *d.Ansatz}
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

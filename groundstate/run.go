@@ -193,7 +193,7 @@ func Resume(ctx context.Context, dir string, change func(*Config), progress func
 		change(&cfg)
 	}
 	if cfg.key() != before {
-		return nil, fmt.Errorf("a resume cannot change the problem, the ansatz, the sampler or the chains of the run in %s", dir)
+		return nil, fmt.Errorf("a resume cannot change the problem, the ansatz or the chains of the run in %s", dir)
 	}
 	cfg.Dir, cfg.Resume, cfg.Force = dir, true, false
 	return Run(ctx, cfg, progress)

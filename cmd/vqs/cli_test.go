@@ -122,6 +122,21 @@ func TestGroundStateInterruptAndResume(t *testing.T) {
 		"--samples", "64", "--out", dir, "--resume"); err == nil {
 		t.Fatal("resume with another m2 accepted")
 	}
+	// The finished state measured again by the other sampler: any exact sampler continues the
+	// stored chains, so the energies agree.
+	out, err = run(t, context.Background(), "ground-state", "--L", "2", "--chains", "4", "--samples", "64",
+		"--out", dir, "--resume", "--sampler", "bridge", "--bridge-score", "gaussian", "--measure-samples", "4096", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rb groundstate.Summary
+	if err := json.Unmarshal([]byte(out), &rb); err != nil {
+		t.Fatal(err)
+	}
+	if rb.SamplerName != "bridge" || rb.Iterations != 6 || math.Abs(rb.Energy-r.Energy) > 5*math.Hypot(rb.EnergyErr, r.EnergyErr) {
+		t.Fatalf("the state measured by the bridge: %s, %d iterations, E = %v +- %v against HMC's %v +- %v",
+			rb.SamplerName, rb.Iterations, rb.Energy, rb.EnergyErr, r.Energy, r.EnergyErr)
+	}
 	// --iters 0 (measure only) cannot mean that on a resume: refused, not silently ignored.
 	var ue usageError
 	if _, err := run(t, context.Background(), "ground-state", "--L", "2", "--chains", "4", "--samples", "64",

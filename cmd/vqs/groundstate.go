@@ -56,7 +56,9 @@ Run directory (--out DIR): problem.json (the problem and settings), checkpoint.j
 atomically after every iteration), trace.csv (iter,energy,energy_err,variance,acceptance,lr,
 seconds; one synced line per iteration) and run.json (the result). A kill at any moment loses
 at most the iteration in progress. --resume continues the run in DIR with the settings stored
-there (--iters and --measure-samples may be raised); a directory holding a run is refused
+there (--iters and --measure-samples may be raised, and --sampler and its settings changed: a
+finished run resumed with --sampler bridge is the same state measured by the other sampler); a
+directory holding a run is refused
 without --resume or --force. Ctrl-C, SIGTERM and --timeout stop the optimization, checkpoint,
 measure briefly and print the result so far (exit status 3).`,
 		Example: `  vqs ground-state                                  # 8x8, m2 = 1, lambda = 24, about 15 seconds
@@ -109,7 +111,7 @@ measure briefly and print the result so far (exit status 3).`,
 	fl.StringVar(&out, "out", "", "run directory for problem.json, checkpoint.json, trace.csv and run.json (created if missing)")
 	fl.StringVar(&store, "store", "", "also add the run to this results store (see vqs results), e.g. runs")
 	fl.BoolVar(&ablation, "ablation", false, "run the ansatz variants with the same budget and seed (Gaussian only; local terms at t = 0 only; then one more rung of the RG ladder per row, up to all) and print a comparison table")
-	fl.BoolVar(&resume, "resume", false, "continue the run in --out with its stored settings (--iters, --samples, --measure-samples and the optimizer's flags may be changed)")
+	fl.BoolVar(&resume, "resume", false, "continue the run in --out with its stored settings (--iters, --samples, --measure-samples, the optimizer's and the sampler's flags may be changed)")
 	fl.BoolVar(&force, "force", false, "start over in an --out directory that holds a run, discarding its checkpoint")
 	fl.DurationVar(&timeout, "timeout", 0, "stop the optimization cleanly after this long (e.g. 10m), then measure and save")
 	return cmd
@@ -175,7 +177,7 @@ func (f *groundStateFlags) config(cmd *cobra.Command) (groundstate.Config, error
 
 // resumeGroundState continues the run in dir with its stored settings. Flags given with
 // --resume override them where a resume may (the budget, the optimiser's settings); flags that
-// would change the problem, the ansatz, the sampler or the chains must repeat the stored value.
+// would change the problem, the ansatz or the chains must repeat the stored value.
 func resumeGroundState(ctx context.Context, cmd *cobra.Command, f *groundStateFlags, dir, store string) error {
 	stored, err := groundstate.LoadConfig(dir)
 	if err != nil {
@@ -208,7 +210,7 @@ func resumeGroundState(ctx context.Context, cmd *cobra.Command, f *groundStateFl
 		}
 	})
 	if len(bad) > 0 {
-		return usageError{fmt.Errorf("--resume continues the run in %s as stored; %v would change its problem, ansatz, sampler or chains", dir, bad)}
+		return usageError{fmt.Errorf("--resume continues the run in %s as stored; %v would change its problem, ansatz or chains", dir, bad)}
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "resuming %s from iteration %d of %d\n", dir, cp.Iter, merged.WithDefaults().Iterations)
 	return finishGroundState(cmd, store, f.JSON, func(p func(groundstate.Progress)) (*groundstate.Result, error) {
