@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 )
 
@@ -95,12 +96,7 @@ func Cross(a, b Curve, rng *rand.Rand) (Crossing, error) {
 	if len(xs) < 2 {
 		return Crossing{}, fmt.Errorf("critical: L = %d and %d share fewer than two couplings", a.L, b.L)
 	}
-	d := make([]float64, len(xs))
-	sd := make([]float64, len(xs))
-	for i := range xs {
-		d[i] = pa[i].Value - pb[i].Value
-		sd[i] = math.Hypot(pa[i].Err, pb[i].Err)
-	}
+	d, sd := differences(pa, pb)
 	k, sig := significantChange(d, sd)
 	if k < 0 || sig < MinSignificance {
 		return Crossing{}, fmt.Errorf("critical: the curves of L = %d and %d do not cross significantly between m2 = %g and %g",
@@ -134,6 +130,30 @@ func Cross(a, b Curve, rng *rand.Rand) (Crossing, error) {
 		c.Err = math.Inf(1)
 	}
 	return c, nil
+}
+
+// differences returns the differences of two curves' values at common couplings and their
+// combined errors.
+func differences(pa, pb []Point) (d, sd []float64) {
+	d, sd = make([]float64, len(pa)), make([]float64, len(pa))
+	for i := range pa {
+		d[i] = pa[i].Value - pb[i].Value
+		sd[i] = math.Hypot(pa[i].Err, pb[i].Err)
+	}
+	return d, sd
+}
+
+// locate is the crossing of a and b as a bootstrap resample finds it: the most significant
+// sign change of their difference, without the MinSignificance cut of the data's own crossing.
+func locate(a, b Curve) (float64, bool) {
+	xs, pa, pb := common(a, b)
+	d, sd := differences(pa, pb)
+	k, _ := significantChange(d, sd)
+	if k < 0 {
+		return 0, false
+	}
+	m, _ := interpolate(xs, pa, d, k)
+	return m, true
 }
 
 // common returns the couplings both curves have and their points there.
@@ -260,54 +280,22 @@ func extrapolate(cs []Curve, cx []Crossing, rng *rand.Rand) *Extrapolation {
 	c2 := correctionScale(cx[1].L1, cx[1].L2, NuIsing3D, OmegaIsing3D)
 	at := func(m1, m2 float64) float64 { return (m2*c1 - m1*c2) / (c1 - c2) }
 	e := &Extrapolation{M2c: at(cx[0].M2, cx[1].M2), Nu: NuIsing3D, Omega: OmegaIsing3D}
-	type pair struct {
-		xs     []float64
-		ia, ib []int // indices into the two curves' points at xs
-		sd     []float64
+	redrawn := make([]Curve, len(cs))
+	for c := range cs {
+		redrawn[c] = Curve{L: cs[c].L, Points: slices.Clone(cs[c].Points)}
 	}
-	var pairs [2]pair
-	for k := range pairs {
-		a, b := cs[k], cs[k+1]
-		idx := map[float64]int{}
-		for j, p := range b.Points {
-			idx[p.M2] = j
-		}
-		for i, p := range a.Points {
-			if j, ok := idx[p.M2]; ok {
-				pr := &pairs[k]
-				pr.xs, pr.ia, pr.ib = append(pr.xs, p.M2), append(pr.ia, i), append(pr.ib, j)
-				pr.sd = append(pr.sd, math.Hypot(p.Err, b.Points[j].Err))
-			}
-		}
-	}
-	redrawn := make([][]float64, len(cs))
 	var s, s2 float64
 	n := 0
 	for range Bootstrap {
 		for c := range cs {
-			redrawn[c] = redrawn[c][:0]
-			for _, p := range cs[c].Points {
-				redrawn[c] = append(redrawn[c], p.Value+p.Err*rng.NormFloat64())
+			for i, p := range cs[c].Points {
+				redrawn[c].Points[i].Value = p.Value + p.Err*rng.NormFloat64()
 			}
 		}
-		var m [2]float64
-		ok := true
-		for k, pr := range pairs {
-			va := make([]Point, len(pr.xs))
-			d := make([]float64, len(pr.xs))
-			for i := range pr.xs {
-				va[i] = Point{M2: pr.xs[i], Value: redrawn[k][pr.ia[i]]}
-				d[i] = va[i].Value - redrawn[k+1][pr.ib[i]]
-			}
-			kk, _ := significantChange(d, pr.sd)
-			if kk < 0 {
-				ok = false
-				break
-			}
-			m[k], _ = interpolate(pr.xs, va, d, kk)
-		}
-		if ok {
-			v := at(m[0], m[1])
+		m1, ok1 := locate(redrawn[0], redrawn[1])
+		m2, ok2 := locate(redrawn[1], redrawn[2])
+		if ok1 && ok2 {
+			v := at(m1, m2)
 			s += v
 			s2 += v * v
 			n++

@@ -354,7 +354,9 @@ func (h *HMC) Sample(ctx context.Context, perChain int, visit func(chain, i int,
 						c.gradK[k] = -c.gradK[k]
 					}
 				}
-				c.record()
+				if !h.fixed { // a fixed reference never reads the moments
+					c.record()
+				}
 				if visit != nil {
 					visit(ci, i, c.phi)
 				}

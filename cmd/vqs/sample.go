@@ -621,7 +621,10 @@ func tauPlot(res *sampling.Result) results.SeriesPlot {
 	var order []string
 	series := map[string]*results.Curve{}
 	var sizes []float64
-	for _, r := range res.Runs {
+	// By L, whatever the order of --sizes, so that the lines do not double back.
+	runs := slices.Clone(res.Runs)
+	slices.SortStableFunc(runs, func(a, b sampling.SamplerRun) int { return cmp.Compare(a.L, b.L) })
+	for _, r := range runs {
 		if !slices.Contains(sizes, float64(r.L)) {
 			sizes = append(sizes, float64(r.L))
 		}
@@ -646,21 +649,8 @@ func tauPlot(res *sampling.Result) results.SeriesPlot {
 	sp := results.SeriesPlot{Title: fmt.Sprintf("Autocorrelation against lattice size, Euclidean %dD, m2 = %g, lambda = %g", c.Dim, c.M2, c.Lambda),
 		XLabel: "L  (lattice sites per side)", YLabel: "tau_int  (samples of one chain)",
 		LogX: true, LogY: true, XTicks: sizes}
-	slices.Sort(sp.XTicks)
 	for _, name := range order {
-		// By L, whatever the order of --sizes, so that the lines do not double back.
-		cv := *series[name]
-		idx := make([]int, len(cv.X))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(cv.X[a], cv.X[b]) })
-		var sorted results.Curve
-		sorted.Label = cv.Label
-		for _, i := range idx {
-			sorted.X, sorted.Y, sorted.Err = append(sorted.X, cv.X[i]), append(sorted.Y, cv.Y[i]), append(sorted.Err, cv.Err[i])
-		}
-		sp.Series = append(sp.Series, sorted)
+		sp.Series = append(sp.Series, *series[name])
 	}
 	return sp
 }
