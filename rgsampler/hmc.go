@@ -33,6 +33,10 @@ type HMCConfig struct {
 	FlipProb float64
 	// Trajectories per returned sample (default 1).
 	Trajectories int
+	// Clusters is the number of Wolff cluster flips after every trajectory (default 0: none);
+	// the target must implement Embedder. HMC moves the magnitudes of the field, the clusters
+	// its signs, which is where its slowest modes near the Ising critical point are.
+	Clusters int
 }
 
 func (c *HMCConfig) defaults() {
@@ -87,6 +91,9 @@ type HMC struct {
 	trialK  []complex128 // and at trial
 	forceOK bool
 	flip    []float64
+	cluster *Cluster // nil without Clusters
+	flipped float64  // sites flipped by clusters, and
+	flips   float64  // cluster flips, since the start
 }
 
 // NewHMC returns a chain on the box dims (axis 0 fastest) started at init (copied; nil starts
@@ -104,8 +111,8 @@ func NewHMC(target Target, dims []int, init []float64, cfg HMCConfig, seed, stre
 	if init != nil && len(init) != n {
 		return nil, fmt.Errorf("HMC: initial field has %d sites, lattice has %d", len(init), n)
 	}
-	if !(cfg.TrajLength > 0) || !(cfg.StepSize > 0) || !(cfg.TargetAccept > 0 && cfg.TargetAccept < 1) || cfg.Trajectories < 1 {
-		return nil, errors.New("HMC: trajectory length and step size must be > 0, target acceptance in (0,1), trajectories >= 1")
+	if !(cfg.TrajLength > 0) || !(cfg.StepSize > 0) || !(cfg.TargetAccept > 0 && cfg.TargetAccept < 1) || cfg.Trajectories < 1 || cfg.Clusters < 0 {
+		return nil, errors.New("HMC: trajectory length and step size must be > 0, target acceptance in (0,1), trajectories >= 1, clusters >= 0")
 	}
 	kern := cfg.Kernel
 	if kern == nil {
@@ -137,6 +144,11 @@ func NewHMC(target Target, dims []int, init []float64, cfg HMCConfig, seed, stre
 		h.sqrtK[k] = math.Sqrt(m)
 		h.invK[k] = 1 / m
 		h.invKW[k] = mult[k] / (m * float64(n))
+	}
+	if cfg.Clusters > 0 {
+		if h.cluster, err = NewTargetCluster(target, n); err != nil {
+			return nil, fmt.Errorf("HMC: %w", err)
+		}
 	}
 	if init != nil {
 		copy(h.phi, init)
@@ -240,8 +252,13 @@ func (h *HMC) trajectory(eps float64, nSteps int) float64 {
 	return acc
 }
 
-// move does one trajectory with a jittered step (uniform within +-10%, against resonances)
-// and the optional global flip; it returns the trajectory's acceptance probability.
+// ClusterFraction returns the mean size of the cluster flips so far as a fraction of the
+// lattice (NaN without clusters).
+func (h *HMC) ClusterFraction() float64 { return ratio(h.flipped/float64(h.n), int(h.flips)) }
+
+// move does one trajectory with a jittered step (uniform within +-10%, against resonances),
+// the optional global flip and the cluster flips; it returns the trajectory's acceptance
+// probability.
 func (h *HMC) move() float64 {
 	nSteps := max(1, int(math.Ceil(h.cfg.TrajLength/h.h)))
 	eps := h.cfg.TrajLength / float64(nSteps) * (0.9 + 0.2*h.rng.Float64())
@@ -256,6 +273,14 @@ func (h *HMC) move() float64 {
 			h.logp = lp
 			h.forceOK = false
 		}
+	}
+	if h.cluster != nil {
+		for range h.cfg.Clusters {
+			h.flipped += float64(h.cluster.Flip(h.phi, h.rng))
+		}
+		h.flips += float64(h.cfg.Clusters)
+		h.logp = h.target.LogDensity(h.phi)
+		h.forceOK = false
 	}
 	return acc
 }

@@ -38,6 +38,11 @@ const (
 	MethodHMC    = "hmc"    // Fourier-accelerated HMC only
 	MethodBridge = "bridge" // the RG bridge sampler only (the hybrid chain when HMCPerMove > 0)
 	MethodBoth   = "both"   // HMC, then the bridge, at every size
+	// MethodCluster is HMC with Wolff cluster flips of the field's signs after every trajectory
+	// (rgsampler.Cluster): not learned and not a bridge, the classic remedy for the critical
+	// slowing down of |M|, run beside the others as the strongest baseline.
+	MethodCluster = "cluster"
+	MethodAll     = "all" // HMC, HMC with clusters, then the bridge, at every size
 
 	ScoreLearned  = "learned"  // the learned RG score (rgsampler/learned), trained on the chains' samples
 	ScoreGaussian = "gaussian" // the exact score of the Gaussian reference
@@ -66,6 +71,7 @@ const (
 	DefaultWarmup       = 300
 	DefaultChains       = 2
 	DefaultFlip         = 0.5
+	DefaultClusters     = 4
 	// DefaultMu2Floor is the smallest default IR mass squared of the RG diffusion (the default
 	// is the Hartree mass squared, raised to this).
 	DefaultMu2Floor = 0.05
@@ -92,8 +98,11 @@ type Config struct {
 	Eps float64
 	// M2 and Lambda are the bare couplings; Lambda multiplies phi^4/4!.
 	M2, Lambda float64
-	// Method is MethodHMC, MethodBridge or MethodBoth.
+	// Method is MethodHMC, MethodBridge, MethodBoth, MethodCluster or MethodAll.
 	Method string
+	// Clusters is the number of Wolff cluster flips after every HMC trajectory of
+	// MethodCluster (the other methods' HMC has none).
+	Clusters int
 
 	// The bridge (unused by HMC).
 	Scheme  rgsampler.Scheme  // the RG diffusion (zero: the heat scheme)
@@ -178,6 +187,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.Samples, DefaultSamples)
 	def(&c.Warmup, DefaultWarmup)
 	def(&c.Chains, DefaultChains)
+	def(&c.Clusters, DefaultClusters)
 	if c.Flip == 0 {
 		c.Flip = DefaultFlip
 	}
@@ -197,8 +207,10 @@ func (c Config) validate() error {
 	switch {
 	case c.Dim != 2 && c.Dim != 3:
 		return fmt.Errorf("sampling: the dimension must be 2 or 3, got %d", c.Dim)
-	case c.Method != MethodHMC && c.Method != MethodBridge && c.Method != MethodBoth:
-		return fmt.Errorf("sampling: the method must be %s, %s or %s, got %q", MethodHMC, MethodBridge, MethodBoth, c.Method)
+	case c.Method != MethodHMC && c.Method != MethodBridge && c.Method != MethodBoth && c.Method != MethodCluster && c.Method != MethodAll:
+		return fmt.Errorf("sampling: the method must be %s, %s, %s, %s or %s, got %q", MethodHMC, MethodBridge, MethodBoth, MethodCluster, MethodAll, c.Method)
+	case c.Clusters < 1:
+		return fmt.Errorf("sampling: cluster flips per trajectory must be >= 1, got %d", c.Clusters)
 	case c.Score != ScoreLearned && c.Score != ScoreGaussian && c.Score != ScoreDenoised && c.Score != ScoreSplit:
 		return fmt.Errorf("sampling: the score must be %s, %s, %s or %s, got %q", ScoreLearned, ScoreGaussian, ScoreDenoised, ScoreSplit, c.Score)
 	case c.Reference != ReferenceSF && c.Reference != ReferenceHartree:

@@ -14,6 +14,8 @@ const (
 	SamplerHMC    = "hmc"
 	SamplerBridge = "bridge"
 	SamplerHybrid = "hybrid" // bridge moves between HMC trajectories
+	// SamplerCluster is HMC with Wolff cluster flips after every trajectory.
+	SamplerCluster = "hmc+cluster"
 )
 
 // Observable is the estimate of one observable with its cost: effective samples per second of
@@ -49,7 +51,7 @@ type NamedObservable struct {
 
 // SamplerRun is one sampler on one lattice.
 type SamplerRun struct {
-	Sampler string // SamplerHMC, SamplerBridge or SamplerHybrid
+	Sampler string // SamplerHMC, SamplerCluster, SamplerBridge or SamplerHybrid
 	L       int
 	Dims    []int
 	Sites   int
@@ -64,6 +66,8 @@ type SamplerRun struct {
 	StepSize                                       float64 // HMC's frozen leapfrog step (NaN for the bridge)
 	HMCPerMove                                     int     // hybrid only
 	HMCAcceptance                                  float64 // hybrid: of its HMC trajectories (NaN otherwise)
+	Clusters                                       int     // hmc+cluster: cluster flips per trajectory
+	ClusterFraction                                float64 // hmc+cluster: mean size of a flipped cluster / sites (NaN otherwise)
 	// Depths is the bridge's acceptance per depth over all chains, in the order first tried.
 	Depths []rgsampler.DepthAcceptance
 	// IRModes is the number of modes the bridge regenerates (all of them without IRCutoff).

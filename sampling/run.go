@@ -57,7 +57,7 @@ func newPlan(cfg Config, L int) (*plan, error) {
 	if p.target.Sites() > MaxSites {
 		return nil, fmt.Errorf("sampling: %v is %d sites, more than the %d this study samples", p.target.Dims(), p.target.Sites(), MaxSites)
 	}
-	if cfg.Method == MethodHMC {
+	if cfg.Method == MethodHMC || cfg.Method == MethodCluster {
 		return p, nil
 	}
 	p.mu2 = cfg.Mu2
@@ -116,14 +116,20 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 	}
 	for _, p := range plans {
 		methods := []string{cfg.Method}
-		if cfg.Method == MethodBoth {
+		switch cfg.Method {
+		case MethodBoth:
 			methods = []string{MethodHMC, MethodBridge}
+		case MethodAll:
+			methods = []string{MethodHMC, MethodCluster, MethodBridge}
 		}
 		for _, m := range methods {
 			var r *SamplerRun
-			if m == MethodHMC {
-				r, err = p.runHMC(ctx, report)
-			} else {
+			switch m {
+			case MethodHMC:
+				r, err = p.runHMC(ctx, 0, report)
+			case MethodCluster:
+				r, err = p.runHMC(ctx, cfg.Clusters, report)
+			default:
 				r, err = p.runBridge(ctx, report)
 			}
 			if r != nil && r.Samples > 0 {
@@ -174,14 +180,15 @@ func (p *plan) measure(ctx context.Context, r *SamplerRun, chains []rgsampler.Ch
 
 func (p *plan) newRun(sampler string) *SamplerRun {
 	return &SamplerRun{Sampler: sampler, L: p.L, Dims: p.target.Dims(), Sites: p.target.Sites(), StepSize: math.NaN(),
-		HMCAcceptance: math.NaN(), SplitTime: math.NaN()}
+		HMCAcceptance: math.NaN(), SplitTime: math.NaN(), ClusterFraction: math.NaN()}
 }
 
-// hmcChains returns warmed-up HMC chains with the streams (Seed, stream0 + c).
-func (p *plan) hmcChains(ctx context.Context, stream0 uint64, sampler string, report func(Progress)) ([]*rgsampler.HMC, error) {
+// hmcChains returns warmed-up HMC chains with the streams (Seed, stream0 + c) and the given
+// cluster flips per trajectory.
+func (p *plan) hmcChains(ctx context.Context, stream0 uint64, clusters int, sampler string, report func(Progress)) ([]*rgsampler.HMC, error) {
 	cfg := p.cfg
 	hs := make([]*rgsampler.HMC, cfg.Chains)
-	hc := rgsampler.HMCConfig{M2Floor: p.target.HartreeMass(), FlipProb: cfg.flipProb()}
+	hc := rgsampler.HMCConfig{M2Floor: p.target.HartreeMass(), FlipProb: cfg.flipProb(), Clusters: clusters}
 	for c := range hs {
 		h, err := rgsampler.NewHMC(p.target, p.target.Dims(), nil, hc, cfg.Seed, stream0+uint64(c))
 		if err != nil {
@@ -194,10 +201,16 @@ func (p *plan) hmcChains(ctx context.Context, stream0 uint64, sampler string, re
 	return hs, firstErr(ctx, err)
 }
 
-func (p *plan) runHMC(ctx context.Context, report func(Progress)) (*SamplerRun, error) {
+// runHMC runs HMC, with that many cluster flips after every trajectory (SamplerCluster) when
+// clusters > 0. The cluster chains use their own streams.
+func (p *plan) runHMC(ctx context.Context, clusters int, report func(Progress)) (*SamplerRun, error) {
 	setup := time.Now()
-	r := p.newRun(SamplerHMC)
-	hs, err := p.hmcChains(ctx, 0, SamplerHMC, report)
+	name, stream0 := SamplerHMC, uint64(0)
+	if clusters > 0 {
+		name, stream0 = SamplerCluster, 2000
+	}
+	r := p.newRun(name)
+	hs, err := p.hmcChains(ctx, stream0, clusters, name, report)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +221,14 @@ func (p *plan) runHMC(ctx context.Context, report func(Progress)) (*SamplerRun, 
 	}
 	err = p.measure(ctx, r, chains, report)
 	r.StepSize = hs[0].StepSize()
+	if clusters > 0 {
+		r.Clusters = clusters
+		f := 0.0
+		for _, h := range hs {
+			f += h.ClusterFraction() / float64(len(hs))
+		}
+		r.ClusterFraction = f
+	}
 	return r, err
 }
 
@@ -225,7 +246,7 @@ func (p *plan) runBridge(ctx context.Context, report func(Progress)) (*SamplerRu
 	}
 	r := p.newRun(name)
 	dims, n := p.target.Dims(), p.target.Sites()
-	hs, err := p.hmcChains(ctx, 1000, name, report)
+	hs, err := p.hmcChains(ctx, 1000, 0, name, report)
 	if err != nil {
 		return nil, err
 	}

@@ -22,13 +22,14 @@ func freePhi2(t *testing.T, L int, m2 float64) float64 {
 	return s / float64(lat.N)
 }
 
-// TestFreeTheoryBothSamplers: HMC, the bridge with the exact Gaussian score (every move
-// accepted) and the infrared hybrid reproduce the exact propagator of the free theory.
+// TestFreeTheoryBothSamplers: HMC, HMC with cluster flips, the bridge with the exact Gaussian
+// score (every move accepted) and the infrared hybrid reproduce the exact propagator of the
+// free theory.
 func TestFreeTheoryBothSamplers(t *testing.T) {
 	L, m2 := 6, 0.5
 	exact := freePhi2(t, L, m2)
 	for _, cfg := range []Config{
-		{Sizes: []int{L}, M2: m2, Method: MethodBoth, Score: ScoreGaussian, Reference: ReferenceHartree, Levels: 12,
+		{Sizes: []int{L}, M2: m2, Method: MethodAll, Score: ScoreGaussian, Reference: ReferenceHartree, Levels: 12,
 			Depths: []int{12}, Samples: 600, Warmup: 50, Pretrain: 50, Seed: 3},
 		{Sizes: []int{L}, M2: m2, Method: MethodBridge, Score: ScoreGaussian, Reference: ReferenceHartree, Levels: 4,
 			IRCutoff: 1.5, HMCPerMove: 1, Samples: 600, Warmup: 50, Pretrain: 50, Seed: 4},
@@ -38,8 +39,8 @@ func TestFreeTheoryBothSamplers(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := 1
-		if cfg.Method == MethodBoth {
-			want = 2
+		if cfg.Method == MethodAll {
+			want = 3
 		}
 		if len(res.Runs) != want {
 			t.Fatalf("%d runs, want %d", len(res.Runs), want)
@@ -51,7 +52,7 @@ func TestFreeTheoryBothSamplers(t *testing.T) {
 			if math.Abs(e.Value-exact) > 5*e.Error {
 				t.Errorf("%s: <phi^2> = %v +- %v, exact %v", r.Sampler, e.Value, e.Error, exact)
 			}
-			if r.Sampler != SamplerHMC && r.Acceptance < 0.999999 {
+			if r.Sampler != SamplerHMC && r.Sampler != SamplerCluster && r.Acceptance < 0.999999 {
 				t.Errorf("%s: acceptance %v with the exact score", r.Sampler, r.Acceptance)
 			}
 			if !(e.ESSPerSecondTotal > 0 && e.ESSPerSecondTotal < e.ESSPerSecond) {
@@ -61,6 +62,43 @@ func TestFreeTheoryBothSamplers(t *testing.T) {
 		if ir := res.Runs[len(res.Runs)-1]; cfg.IRCutoff > 0 && (ir.Sampler != SamplerHybrid || ir.IRModes != 9) {
 			t.Errorf("infrared hybrid run: sampler %q, %d modes regenerated, want hybrid and 9", ir.Sampler, ir.IRModes)
 		}
+	}
+}
+
+// TestClustersNearCriticality: at L = 16 near the critical point HMC's tau_int of |M| is about
+// 20; Wolff cluster flips between its trajectories must leave every observable as it is
+// (within errors) and cut that autocorrelation (measured 2.3).
+func TestClustersNearCriticality(t *testing.T) {
+	base := Config{Sizes: []int{16}, M2: -3.7, Lambda: 24, Samples: 2000, Warmup: 100, Chains: 2, Seed: 7}
+	var runs []SamplerRun
+	for _, m := range []string{MethodHMC, MethodCluster} {
+		cfg := base
+		cfg.Method = m
+		res, err := Run(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, res.Runs[0])
+	}
+	h, c := runs[0], runs[1]
+	if c.Sampler != SamplerCluster || c.Clusters != DefaultClusters || !(c.ClusterFraction > 0 && c.ClusterFraction < 1) {
+		t.Errorf("cluster run: sampler %q, %d clusters, fraction %v", c.Sampler, c.Clusters, c.ClusterFraction)
+	}
+	if !math.IsNaN(h.ClusterFraction) || h.Clusters != 0 {
+		t.Errorf("plain HMC run reports clusters: %d, %v", h.Clusters, h.ClusterFraction)
+	}
+	ho, co := h.Observables.Named(), c.Observables.Named()
+	for i := range ho {
+		a, b := ho[i], co[i]
+		z := (a.Value - b.Value) / math.Hypot(a.Error, b.Error)
+		t.Logf("%s: hmc %.4f +- %.4f (tau %.1f), hmc+cluster %.4f +- %.4f (tau %.1f), %.2f sigma",
+			a.Key, a.Value, a.Error, a.Tau, b.Value, b.Error, b.Tau, z)
+		if math.Abs(z) > 4 || b.Unreliable {
+			t.Errorf("%s: hmc+cluster %v +- %v against hmc %v +- %v (unreliable %v)", a.Key, b.Value, b.Error, a.Value, a.Error, b.Unreliable)
+		}
+	}
+	if ht, ct := h.Observables.AbsM.Tau, c.Observables.AbsM.Tau; !(ct < ht/3) {
+		t.Errorf("tau_int of |M|: %v with clusters, %v without: the clusters do not decorrelate it", ct, ht)
 	}
 }
 
@@ -119,6 +157,7 @@ func TestValidate(t *testing.T) {
 		{M2: 0, Lambda: 0},
 		{Lambda: -1},
 		{Method: "metropolis"},
+		{Method: MethodCluster, Clusters: -1},
 		{Method: MethodBridge, Score: "oracle"},
 		{Method: MethodBridge, Reference: "guess"},
 		{Method: MethodBridge, Depths: []int{99}},

@@ -41,6 +41,7 @@ type sampleFlags struct {
 	splitLevel   int
 	pretrain     int
 	hmcPerMove   int
+	clusters     int
 	depths       string
 	score        string
 	trainSteps   int
@@ -102,6 +103,8 @@ type runJSON struct {
 	Depths          []depthJSON             `json:"depths,omitempty"`
 	HMCPerMove      int                     `json:"hmc_per_bridge_move,omitempty"`
 	HMCAccept       *float64                `json:"hybrid_hmc_acceptance,omitempty"`
+	Clusters        int                     `json:"clusters_per_trajectory,omitempty"`
+	ClusterFraction *float64                `json:"cluster_fraction,omitempty"` // mean flipped cluster size / sites
 	Observables     map[string]estimateJSON `json:"observables"`
 	Correlator      [][]estimateJSON        `json:"correlator"`
 	Couplings       []learnedCouplingJSON   `json:"learned_couplings,omitempty"`
@@ -169,7 +172,12 @@ Samplers:
           and prints the learned couplings. --score gaussian uses the exact score of the free
           theory at the Hartree mass. Any score gives exact results; a better one only raises
           the acceptance.
-  both    runs hmc then bridge with the same settings and prints ESS/s ratios.`,
+  cluster HMC with --clusters Wolff cluster flips after every trajectory (Brower-Tamayo
+          embedding: given |phi|, the signs are an Ising model with couplings |phi_x phi_y|
+          per link). Not learned and not a bridge: the classic cure of the critical slowing
+          down of |M|, and the strongest baseline here.
+  both    runs hmc then bridge with the same settings and prints ESS/s ratios.
+  all     runs hmc, cluster and bridge with the same settings and prints ESS/s ratios.`,
 		Example: `  vqs sample --dim 2 --L 16 --m2 -0.6 --lambda 24 --method both --samples 4000
   vqs sample --dim 2 --sizes 8,16,32 --m2 -0.6 --lambda 24 --method both --score gaussian
   vqs sample --dim 3 --L 8 --Lt 16 --eps 0.25 --m2 1 --lambda 24 --method hmc --json`,
@@ -186,7 +194,8 @@ Samplers:
 	fl.Float64Var(&f.eps, "eps", sampling.DefaultEps, "time spacing for --dim 3, in lattice units of the spatial spacing (> 0)")
 	fl.Float64Var(&f.m2, "m2", -0.6, "bare mass squared m2 (lattice units); may be < 0 when lambda > 0 (double well)")
 	fl.Float64Var(&f.lambda, "lambda", 24, "quartic coupling, coefficient of phi^4/4! (pass 6x a lambda/4-convention value); >= 0")
-	fl.StringVar(&f.method, "method", sampling.DefaultMethod, "sampler: hmc (the default: exact and, measured, the fastest), bridge, or both (hmc then bridge, with ESS/s ratios)")
+	fl.StringVar(&f.method, "method", sampling.DefaultMethod, "sampler: hmc (the default), cluster (HMC with Wolff cluster flips: measured, the fastest near criticality), bridge, both (hmc then bridge) or all (hmc, cluster, bridge); with several, ESS/s ratios to hmc are printed")
+	fl.IntVar(&f.clusters, "clusters", sampling.DefaultClusters, "--method cluster/all: Wolff cluster flips of the field's signs after every HMC trajectory (>= 1)")
 	fl.StringVar(&f.scheme, "scheme", rgsampler.HeatScheme.String(), "RG diffusion of the bridge: heat (A = p^2+mu2, B = 1) or polchinski (cutoff exp(-(p^2+mu2)/Lambda^2), t = 1/Lambda^2)")
 	fl.StringVar(&f.reverse, "reverse", rgsampler.PosteriorReverse.String(), "bridge reverse kernel: posterior (Tweedie mean, exact for Gaussian targets) or euler (Euler-Maruyama step of the reverse SDE)")
 	fl.Float64Var(&f.mu2, "mu2", 0, fmt.Sprintf("IR mass squared of the RG diffusion, lattice units (> 0; default: the Hartree mass squared, at least %g)", sampling.DefaultMu2Floor))
@@ -285,7 +294,7 @@ func (f *sampleFlags) config() (sampling.Config, error) {
 	cfg := sampling.Config{Dim: f.dim, Sizes: sizes, Lt: f.lt, Eps: f.eps, M2: f.m2, Lambda: f.lambda, Method: f.method,
 		Scheme: scheme, Reverse: rev, Mu2: f.mu2, Levels: f.levels, UVDecay: f.uvDecay, IRCutoff: f.irCutoff,
 		Reference: f.reference, Score: f.score, SplitLevel: f.splitLevel, Pretrain: f.pretrain, HMCPerMove: f.hmcPerMove,
-		Depths: depths, TrainSteps: noneIfZero(f.trainSteps), TrainPhases: f.trainPhases, TrainSamples: f.trainSamples,
+		Clusters: f.clusters, Depths: depths, TrainSteps: noneIfZero(f.trainSteps), TrainPhases: f.trainPhases, TrainSamples: f.trainSamples,
 		Samples: f.samples, Warmup: noneIfZero(f.warmup), Chains: f.chains, Seed: f.seed, Flip: flip}
 	if err := sampling.Validate(cfg); err != nil {
 		return sampling.Config{}, err
@@ -294,8 +303,8 @@ func (f *sampleFlags) config() (sampling.Config, error) {
 		return sampling.Config{}, fmt.Errorf("--tau-plot %q: the file name must end in .png or .svg", f.tauPlot)
 	}
 	if f.flowPlot != "" {
-		if f.method == sampling.MethodHMC {
-			return sampling.Config{}, errors.New("--flow-plot draws the learned RG flow of the bridge: use --method bridge or both")
+		if f.method == sampling.MethodHMC || f.method == sampling.MethodCluster {
+			return sampling.Config{}, errors.New("--flow-plot draws the learned RG flow of the bridge: use --method bridge, both or all")
 		}
 		if f.score != sampling.ScoreLearned && f.score != sampling.ScoreSplit {
 			return sampling.Config{}, fmt.Errorf("--flow-plot needs a learned score (--score learned or split), not %q", f.score)
@@ -384,9 +393,10 @@ func sampleOutput(res *sampling.Result) sampleJSON {
 		j := runJSON{Sampler: r.Sampler, L: r.L, Sites: r.Sites, Score: r.Score, Samples: r.Samples, Chains: r.Chains,
 			Seconds: r.SamplingSeconds, SetupSeconds: r.SetupSeconds, TrainingSeconds: r.TrainingSeconds,
 			Acceptance: finite(r.Acceptance), StepSize: finite(r.StepSize), HMCPerMove: r.HMCPerMove,
-			HMCAccept: finite(r.HMCAcceptance), SplitTime: finite(r.SplitTime), Interrupted: r.Interrupted,
+			HMCAccept: finite(r.HMCAcceptance), Clusters: r.Clusters, ClusterFraction: finite(r.ClusterFraction),
+			SplitTime: finite(r.SplitTime), Interrupted: r.Interrupted,
 			Observables: map[string]estimateJSON{}}
-		if r.Sampler != sampling.SamplerHMC {
+		if r.Sampler == sampling.SamplerBridge || r.Sampler == sampling.SamplerHybrid {
 			j.IRModes = r.IRModes
 		}
 		for _, o := range r.Observables.Named() {
@@ -476,6 +486,9 @@ func printSampleTo(w io.Writer, res *sampling.Result) {
 		if !math.IsNaN(run.StepSize) {
 			r.add("HMC step", "%.4g (frozen after warm-up)", run.StepSize)
 		}
+		if run.Clusters > 0 && !math.IsNaN(run.ClusterFraction) {
+			r.add("clusters", "%d Wolff flips per trajectory, mean cluster %.3g of the sites", run.Clusters, run.ClusterFraction)
+		}
 		if run.Interrupted {
 			r.add("note", "INTERRUPTED: partial statistics")
 		}
@@ -527,10 +540,10 @@ func printSampleTo(w io.Writer, res *sampling.Result) {
 			}
 			if !printed {
 				fmt.Fprintln(w)
-				fmt.Fprintf(w, "ESS per second, %s / hmc (sampling alone; whole run with warm-up and training):\n", run.Sampler)
+				fmt.Fprintln(w, "ESS per second relative to hmc (sampling alone; whole run with warm-up and training):")
 				printed = true
 			}
-			fmt.Fprintf(w, "  L = %-4d %-7s %.3g   %.3g\n", run.L, key, samp, total)
+			fmt.Fprintf(w, "  L = %-4d %-11s %-7s %.3g   %.3g\n", run.L, run.Sampler, key, samp, total)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"vqs/hamiltonian"
@@ -38,6 +39,8 @@ func TestSampleBadInputIsUsageError(t *testing.T) {
 		{"sample", "--uv-decay", "0"},
 		{"sample", "--hmc-per-move", "-1"},
 		{"sample", "--tau-plot", "tau.pdf"},
+		{"sample", "--method", "cluster", "--clusters", "0"},
+		{"sample", "--method", "cluster", "--flow-plot", "flow.png"},
 	}
 	for _, args := range cases {
 		// Fast settings go first so that a case's own flag (e.g. --samples 0) wins.
@@ -51,12 +54,24 @@ func TestSampleBadInputIsUsageError(t *testing.T) {
 }
 
 // TestSampleFreeBridgeJSON: on the free theory the Gaussian score is exact, so full-depth
-// bridge moves are all accepted and <phi^2> matches (1/N) sum_k 1/(p^2 + m2).
+// bridge moves are all accepted and <phi^2> matches (1/N) sum_k 1/(p^2 + m2), as it does for
+// HMC and HMC with cluster flips (--method all runs the three).
 func TestSampleFreeBridgeJSON(t *testing.T) {
 	L, m2 := 6, 0.5
-	out, err := run(t, context.Background(), "sample", "--L", "6", "--m2", "0.5", "--lambda", "0",
-		"--method", "both", "--score", "gaussian", "--reference", "hartree", "--levels", "12", "--depths", "12", "--samples", "600",
-		"--warmup", "50", "--json")
+	args := []string{"sample", "--L", "6", "--m2", "0.5", "--lambda", "0",
+		"--method", "all", "--score", "gaussian", "--reference", "hartree", "--levels", "12", "--depths", "12", "--samples", "600",
+		"--warmup", "50", "--clusters", "3"}
+	text, err := run(t, context.Background(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sampler     hmc+cluster on L = 6", "3 Wolff flips per trajectory",
+		"L = 6    hmc+cluster abs_m", "L = 6    bridge      abs_m"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text output lacks %q:\n%s", want, text)
+		}
+	}
+	out, err := run(t, context.Background(), append(args, "--json")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +85,17 @@ func TestSampleFreeBridgeJSON(t *testing.T) {
 		exact += 1 / (p + m2)
 	}
 	exact /= float64(lat.N)
-	if len(res.Runs) != 2 {
-		t.Fatalf("want hmc and bridge runs, got %d", len(res.Runs))
+	if len(res.Runs) != 3 {
+		t.Fatalf("want hmc, hmc+cluster and bridge runs, got %d", len(res.Runs))
+	}
+	for i, want := range []string{"hmc", "hmc+cluster", "bridge"} {
+		r := res.Runs[i]
+		if r.Sampler != want {
+			t.Errorf("run %d: sampler %q, want %q", i, r.Sampler, want)
+		}
+		if cl := want == "hmc+cluster"; cl != (r.Clusters == 3) || cl != (r.ClusterFraction != nil && *r.ClusterFraction > 0 && *r.ClusterFraction <= 1) {
+			t.Errorf("%s: clusters_per_trajectory %d, cluster_fraction %v", want, r.Clusters, r.ClusterFraction)
+		}
 	}
 	for _, r := range res.Runs {
 		e := r.Observables["phi2"]
