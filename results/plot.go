@@ -610,9 +610,19 @@ func (pn *panel) note(x, y []float64) {
 	}
 }
 
-// placeLegend moves the legend to the corner of the data area with the fewest data points.
-func (pn *panel) placeLegend() {
+// placeLegend puts the legend, drawn into the data area of canvas c, in the corner where it
+// covers the fewest data points; when every corner would cover some, it widens the y range on
+// the legend's side until the data clear it (the legend grows with the series, and on a
+// crowded plot no corner is free).
+func (pn *panel) placeLegend(c draw.Canvas) {
 	p := pn.Plot
+	const margin = 4 // points between the legend and the corner
+	const glyph = 5  // points: a marker's radius, kept clear of the legend
+	da := p.DataCanvas(c)
+	wD, hD := float64(da.Max.X-da.Min.X), float64(da.Max.Y-da.Min.Y)
+	r := p.Legend.Rectangle(da)
+	wf := (float64(r.Max.X-r.Min.X) + margin + glyph) / wD
+	hf := (float64(r.Max.Y-r.Min.Y) + margin + glyph) / hD
 	norm := func(a *plot.Axis, v float64) float64 {
 		if a.Max <= a.Min {
 			return 0.5
@@ -621,38 +631,60 @@ func (pn *panel) placeLegend() {
 	}
 	pts := append(plotter.XYs(nil), pn.pts...)
 	for _, y := range pn.hlines {
-		for k := 0; k <= 10; k++ {
-			pts = append(pts, plotter.XY{X: p.X.Min + (p.X.Max-p.X.Min)*float64(k)/10, Y: y})
+		for k := 0; k <= 20; k++ {
+			pts = append(pts, plotter.XY{X: p.X.Min + (p.X.Max-p.X.Min)*float64(k)/20, Y: y})
 		}
 	}
+	_, logX := p.X.Scale.(plot.LogScale)
+	_, logY := p.Y.Scale.(plot.LogScale)
 	// Corners in order of preference: top right, top left, bottom right, bottom left.
 	best, bestCount := 0, math.MaxInt
-	for c := range 4 {
-		top, left := c < 2, c%2 == 1
+	for corner := range 4 {
+		top, left := corner < 2, corner%2 == 1
 		count := 0
 		for _, q := range pts {
+			if (logX && !(q.X > 0)) || (logY && !(q.Y > 0)) {
+				continue // off a log axis (Norm would panic)
+			}
 			nx, ny := norm(&p.X, q.X), norm(&p.Y, q.Y)
 			if math.IsNaN(nx) || math.IsNaN(ny) {
 				continue
 			}
-			inX := (left && nx < 0.5) || (!left && nx > 0.5)
-			inY := (top && ny > 0.65) || (!top && ny < 0.35)
+			inX := (left && nx < wf) || (!left && nx > 1-wf)
+			inY := (top && ny > 1-hf) || (!top && ny < hf)
 			if inX && inY {
 				count++
 			}
 		}
 		if count < bestCount {
-			best, bestCount = c, count
+			best, bestCount = corner, count
 		}
 	}
-	p.Legend.Top, p.Legend.Left = best < 2, best%2 == 1
-	p.Legend.XOffs = vg.Points(-4)
-	if p.Legend.Left {
-		p.Legend.XOffs = vg.Points(4)
+	top := best < 2
+	p.Legend.Top, p.Legend.Left = top, best%2 == 1
+	if bestCount > 0 && hf < 0.6 && p.Y.Max > p.Y.Min {
+		// Map the old range onto the part of the height the legend leaves free.
+		lo, hi := p.Y.Min, p.Y.Max
+		if logY {
+			lo, hi = math.Log(lo), math.Log(hi)
+		}
+		if top {
+			hi = lo + (hi-lo)/(1-hf)
+		} else {
+			lo = hi - (hi-lo)/(1-hf)
+		}
+		if logY {
+			lo, hi = math.Exp(lo), math.Exp(hi)
+		}
+		p.Y.Min, p.Y.Max = lo, hi
 	}
-	p.Legend.YOffs = vg.Points(-4)
-	if !p.Legend.Top {
-		p.Legend.YOffs = vg.Points(4)
+	p.Legend.XOffs = vg.Points(-margin)
+	if p.Legend.Left {
+		p.Legend.XOffs = vg.Points(margin)
+	}
+	p.Legend.YOffs = vg.Points(-margin)
+	if !top {
+		p.Legend.YOffs = vg.Points(margin)
 	}
 }
 
@@ -815,7 +847,6 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 func savePlots(path string, panels []*panel, w, h vg.Length) error {
 	plots := make([]*plot.Plot, len(panels))
 	for i, pn := range panels {
-		pn.placeLegend()
 		plots[i] = pn.Plot
 	}
 	var cw vg.CanvasWriterTo
@@ -842,6 +873,7 @@ func savePlots(path string, panels []*panel, w, h vg.Length) error {
 		}
 	}
 	for i, p := range plots {
+		panels[i].placeLegend(canvases[i])
 		// gonum/plot places the legend in the canvas less the axes, which after Align can
 		// reach well above the data; draw it into the data area instead.
 		legend := p.Legend

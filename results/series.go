@@ -33,6 +33,15 @@ type SeriesPlot struct {
 	XTicks []float64
 }
 
+// seriesColor gives the first 14 series distinct colours: the soft palette, then the dark one.
+func seriesColor(i int) color.Color {
+	soft, dark := plotutil.SoftColors, plotutil.DarkColors
+	if i%(len(soft)+len(dark)) < len(soft) {
+		return soft[i%(len(soft)+len(dark))]
+	}
+	return dark[i%(len(soft)+len(dark))-len(soft)]
+}
+
 // PlotSeries draws s to path (.png or .svg).
 func PlotSeries(path string, s SeriesPlot) (err error) {
 	defer recoverPlot(&err)
@@ -67,13 +76,23 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 		if len(x) == 0 {
 			continue
 		}
-		col := plotutil.Color(i)
+		col := seriesColor(i)
 		ps, err := scatterWithErrorsScale(x, y, e, col, shapes[i%len(shapes)], s.LogY)
 		if err != nil {
 			return err
 		}
 		p.Add(ps...)
 		p.note(x, y)
+		// The ends of the error bars must stay clear of the legend too.
+		up, down := make([]float64, len(y)), make([]float64, len(y))
+		for j := range y {
+			up[j], down[j] = y[j]+e[j], y[j]-e[j]
+			if s.LogY && down[j] <= 0.1*y[j] {
+				down[j] = 0.1 * y[j] // where the bar is cut
+			}
+		}
+		p.note(x, up)
+		p.note(x, down)
 		thumbs := []plot.Thumbnailer{ps[0].(plot.Thumbnailer)}
 		if !s.Unjoined && len(x) > 1 {
 			l, err := plotter.NewLine(xys(x, y))
