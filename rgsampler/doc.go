@@ -1,8 +1,10 @@
 // Package rgsampler samples Euclidean lattice phi^4 field theory (docs/physics.md section 6) and any
-// other smooth lattice density: a Fourier-accelerated HMC baseline and the RG bridge sampler,
-// which treats the exact renormalization-group flow as a diffusion and proposes whole field
-// configurations by running that diffusion backwards with a score (exact for Gaussian targets,
-// learned otherwise), corrected by an exact Metropolis-Hastings test on the joint chain.
+// other smooth lattice density: a Fourier-accelerated HMC baseline, Wolff cluster flips of the
+// field's signs that compose with it (for targets with ferromagnetic pair terms, Embedder), and
+// the RG bridge sampler, which treats the exact renormalization-group flow as a diffusion and
+// proposes whole field configurations by running that diffusion backwards with a score (exact
+// for Gaussian targets, learned otherwise), corrected by an exact Metropolis-Hastings test on
+// the joint chain.
 //
 // Conventions. Fields are real slices indexed like hamiltonian.Lattice sites, generalised to
 // an anisotropic box: site = x0 + n0*x1 + n0*n1*x2 with axis 0 fastest. Momenta are indexed
