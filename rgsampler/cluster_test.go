@@ -112,17 +112,7 @@ func TestHMCWithClustersTwoSiteDoubleWell(t *testing.T) {
 		t.Fatal(err)
 	}
 	samples, _ := collect(t, h, 20000, 2)
-	var p2, mm2, mm4 []float64
-	for _, s := range samples {
-		m := (s[0] + s[1]) / 2
-		p2 = append(p2, (s[0]*s[0]+s[1]*s[1])/2)
-		mm2 = append(mm2, m*m)
-		mm4 = append(mm4, m*m*m*m)
-	}
-	e2, em2, em4 := twoSiteExact(m2, lam)
-	checkMean(t, "<phi^2>", p2, e2, 4)
-	checkMean(t, "<M^2>", mm2, em2, 4)
-	checkMean(t, "<M^4>", mm4, em4, 4)
+	checkTwoSite(t, samples, m2, lam)
 	if f := h.ClusterFraction(); !(f >= 0.5 && f <= 1) {
 		t.Errorf("mean cluster fraction %v, want within [1/2, 1] on two sites", f)
 	}

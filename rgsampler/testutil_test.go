@@ -32,6 +32,23 @@ func twoSiteExact(m2, lambda float64) (phi2, m2mom, m4 float64) {
 	return phi2 / z, m2mom / z, m4 / z
 }
 
+// checkTwoSite compares <phi^2>, <M^2> and <M^4> of two-site samples with twoSiteExact, to 4
+// error bars.
+func checkTwoSite(t *testing.T, samples [][]float64, m2, lambda float64) {
+	t.Helper()
+	var p2, mm2, mm4 []float64
+	for _, s := range samples {
+		m := (s[0] + s[1]) / 2
+		p2 = append(p2, (s[0]*s[0]+s[1]*s[1])/2)
+		mm2 = append(mm2, m*m)
+		mm4 = append(mm4, m*m*m*m)
+	}
+	e2, em2, em4 := twoSiteExact(m2, lambda)
+	checkMean(t, "<phi^2>", p2, e2, 4)
+	checkMean(t, "<M^2>", mm2, em2, 4)
+	checkMean(t, "<M^4>", mm4, em4, 4)
+}
+
 // checkMean compares the mean of a Monte Carlo series with an exact value, with an error that
 // accounts for autocorrelation (Gamma method), allowing nSigma error bars.
 func checkMean(t *testing.T, name string, series []float64, exact, nSigma float64) {
