@@ -584,6 +584,7 @@ func PlotFlow(path string, f FlowPlot) (err error) {
 			box.Color = withAlpha(color.Gray{Y: 150}, 60)
 			box.LineStyle.Width = 0
 			p.Add(box)
+			p.bands = append(p.bands, box)
 			p.Legend.Add("t below the split: couplings unused (noise)", box)
 		}
 	}
@@ -600,6 +601,9 @@ type panel struct {
 	*plot.Plot
 	pts    plotter.XYs // data points in data coordinates
 	hlines []float64   // y values of horizontal reference lines
+	// bands span the panel's y range (Y.Min to Y.Max when added) and follow it when
+	// placeLegend widens it.
+	bands []*plotter.Polygon
 }
 
 func (pn *panel) note(x, y []float64) {
@@ -611,16 +615,19 @@ func (pn *panel) note(x, y []float64) {
 }
 
 // placeLegend puts the legend, drawn into the data area of canvas c, in the corner where it
-// covers the fewest data points; when every corner would cover some, it widens the y range on
-// the legend's side until the data clear it (the legend grows with the series, and on a
-// crowded plot no corner is free).
-func (pn *panel) placeLegend(c draw.Canvas) {
+// covers the fewest data points; when every corner would cover some, it takes the top corner
+// that covers fewer and widens the y range upwards until the data clear it (the legend grows
+// with the series, and on a crowded plot no corner is free). It reports whether it widened.
+func (pn *panel) placeLegend(c draw.Canvas) bool {
 	p := pn.Plot
 	const margin = 4 // points between the legend and the corner
 	const glyph = 5  // points: a marker's radius, kept clear of the legend
 	da := p.DataCanvas(c)
 	wD, hD := float64(da.Max.X-da.Min.X), float64(da.Max.Y-da.Min.Y)
 	r := p.Legend.Rectangle(da)
+	if !(wD > 0 && hD > 0) || r.Max.Y <= r.Min.Y {
+		return false // no room, or no legend
+	}
 	wf := (float64(r.Max.X-r.Min.X) + margin + glyph) / wD
 	hf := (float64(r.Max.Y-r.Min.Y) + margin + glyph) / hD
 	norm := func(a *plot.Axis, v float64) float64 {
@@ -638,10 +645,10 @@ func (pn *panel) placeLegend(c draw.Canvas) {
 	_, logX := p.X.Scale.(plot.LogScale)
 	_, logY := p.Y.Scale.(plot.LogScale)
 	// Corners in order of preference: top right, top left, bottom right, bottom left.
-	best, bestCount := 0, math.MaxInt
+	var counts [4]int
+	best := 0
 	for corner := range 4 {
 		top, left := corner < 2, corner%2 == 1
-		count := 0
 		for _, q := range pts {
 			if (logX && !(q.X > 0)) || (logY && !(q.Y > 0)) {
 				continue // off a log axis (Norm would panic)
@@ -653,31 +660,42 @@ func (pn *panel) placeLegend(c draw.Canvas) {
 			inX := (left && nx < wf) || (!left && nx > 1-wf)
 			inY := (top && ny > 1-hf) || (!top && ny < hf)
 			if inX && inY {
-				count++
+				counts[corner]++
 			}
 		}
-		if count < bestCount {
-			best, bestCount = corner, count
+		if counts[corner] < counts[best] {
+			best = corner
 		}
 	}
-	top := best < 2
-	p.Legend.Top, p.Legend.Left = top, best%2 == 1
-	if bestCount > 0 && hf < 0.6 && p.Y.Max > p.Y.Min {
+	widen := counts[best] > 0 && hf < 0.6 && p.Y.Max > p.Y.Min
+	if widen {
+		// Upwards, so that a quantity >= 0 keeps its axis at 0.
+		best = 0
+		if counts[1] < counts[0] {
+			best = 1
+		}
 		// Map the old range onto the part of the height the legend leaves free.
 		lo, hi := p.Y.Min, p.Y.Max
 		if logY {
 			lo, hi = math.Log(lo), math.Log(hi)
 		}
-		if top {
-			hi = lo + (hi-lo)/(1-hf)
-		} else {
-			lo = hi - (hi-lo)/(1-hf)
-		}
+		hi = lo + (hi-lo)/(1-hf)
 		if logY {
-			lo, hi = math.Exp(lo), math.Exp(hi)
+			hi = math.Exp(hi)
 		}
-		p.Y.Min, p.Y.Max = lo, hi
+		for _, b := range pn.bands {
+			for _, ring := range b.XYs {
+				for i := range ring {
+					if ring[i].Y == p.Y.Max {
+						ring[i].Y = hi
+					}
+				}
+			}
+		}
+		p.Y.Max = hi
 	}
+	top := best < 2
+	p.Legend.Top, p.Legend.Left = top, best%2 == 1
 	p.Legend.XOffs = vg.Points(-margin)
 	if p.Legend.Left {
 		p.Legend.XOffs = vg.Points(margin)
@@ -686,6 +704,7 @@ func (pn *panel) placeLegend(c draw.Canvas) {
 	if !top {
 		p.Legend.YOffs = vg.Points(margin)
 	}
+	return widen
 }
 
 // niceTicks labels about six round values (steps 1, 2, 2.5 or 5 times a power of ten) with
@@ -859,21 +878,31 @@ func savePlots(path string, panels []*panel, w, h vg.Length) error {
 		return fmt.Errorf("results: plot file %q: extension must be .png or .svg", path)
 	}
 	dc := draw.New(cw)
-	canvases := []draw.Canvas{dc}
-	if len(plots) > 1 {
+	layout := func() []draw.Canvas {
+		if len(plots) == 1 {
+			return []draw.Canvas{dc}
+		}
 		grid := make([][]*plot.Plot, len(plots))
 		for i, p := range plots {
 			grid[i] = []*plot.Plot{p}
 		}
 		tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Points(10), PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
 		aligned := plot.Align(grid, tiles, dc)
-		canvases = canvases[:0]
+		canvases := make([]draw.Canvas, len(plots))
 		for i := range plots {
-			canvases = append(canvases, aligned[i][0])
+			canvases[i] = aligned[i][0]
 		}
+		return canvases
+	}
+	canvases := layout()
+	widened := false
+	for i := range plots {
+		widened = panels[i].placeLegend(canvases[i]) || widened
+	}
+	if widened {
+		canvases = layout() // the new ranges may have changed the tick labels' widths
 	}
 	for i, p := range plots {
-		panels[i].placeLegend(canvases[i])
 		// gonum/plot places the legend in the canvas less the axes, which after Align can
 		// reach well above the data; draw it into the data area instead.
 		legend := p.Legend

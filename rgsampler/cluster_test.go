@@ -102,19 +102,54 @@ func TestClusterSamplesTheEmbeddedIsingModel(t *testing.T) {
 	}
 }
 
-// HMC with cluster flips samples the interacting two-site double well exactly (both links join
-// the same pair on L = 2).
-func TestHMCWithClustersTwoSiteDoubleWell(t *testing.T) {
-	m2, lam := -1.0, 6.0
-	target := must(NewPhi4(2, 1, m2, lam))
-	h := must(NewHMC(target, target.Dims(), nil, HMCConfig{Clusters: 2, FlipProb: -1}, 13, 0))
-	if err := h.Warmup(context.Background(), 300); err != nil {
+// HMC with cluster flips samples the interacting two-site theory exactly (both links join the
+// same pair on L = 2): in the double well, where the wells are deep and the two sites nearly
+// always flip together, and with m2 > 0, where the fields are small and the link opens about
+// half the time.
+func TestHMCWithClustersTwoSite(t *testing.T) {
+	for _, c := range []struct {
+		m2, lam  float64
+		min, max float64 // bounds of the mean cluster fraction
+	}{{-1, 6, 0.5, 1}, {0.5, 6, 0.6, 0.9}} {
+		target := must(NewPhi4(2, 1, c.m2, c.lam))
+		h := must(NewHMC(target, target.Dims(), nil, HMCConfig{Clusters: 2, FlipProb: -1}, 13, 0))
+		if err := h.Warmup(context.Background(), 300); err != nil {
+			t.Fatal(err)
+		}
+		samples, _ := collect(t, h, 20000, 2)
+		checkTwoSite(t, samples, c.m2, c.lam)
+		f := h.ClusterFraction()
+		t.Logf("m2 = %v: mean cluster fraction %.3f", c.m2, f)
+		if !(f >= c.min && f <= c.max) {
+			t.Errorf("m2 = %v: mean cluster fraction %v, want within [%v, %v]", c.m2, f, c.min, c.max)
+		}
+	}
+}
+
+// After cluster flips the chain's cached log density and force must be those of the flipped
+// field, or the next trajectory's Metropolis test (and its first kick) use the old field's.
+func TestHMCClustersKeepTheCacheExact(t *testing.T) {
+	target := must(NewPhi4(6, 2, -1, 6))
+	h := must(NewHMC(target, target.Dims(), nil, HMCConfig{Clusters: 3}, 17, 0))
+	if err := h.Warmup(context.Background(), 50); err != nil {
 		t.Fatal(err)
 	}
-	samples, _ := collect(t, h, 20000, 2)
-	checkTwoSite(t, samples, m2, lam)
-	if f := h.ClusterFraction(); !(f >= 0.5 && f <= 1) {
-		t.Errorf("mean cluster fraction %v, want within [1/2, 1] on two sites", f)
+	grad := make([]float64, target.Sites())
+	gradK := make([]complex128, len(h.forceK))
+	for i := 0; i < 50; i++ {
+		h.move()
+		if lp := target.LogDensity(h.phi); math.Abs(lp-h.logp) > 1e-9*(1+math.Abs(lp)) {
+			t.Fatalf("move %d: cached log density %v, of the field %v", i, h.logp, lp)
+		}
+		if h.forceOK {
+			target.Grad(grad, h.phi)
+			h.plan.ForwardHalf(gradK, grad)
+			for k, g := range gradK {
+				if d := h.forceK[k] - g; math.Hypot(real(d), imag(d)) > 1e-9*(1+math.Hypot(real(g), imag(g))) {
+					t.Fatalf("move %d: cached force of mode %d is %v, of the field %v", i, k, h.forceK[k], g)
+				}
+			}
+		}
 	}
 }
 

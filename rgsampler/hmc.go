@@ -252,8 +252,8 @@ func (h *HMC) trajectory(eps float64, nSteps int) float64 {
 	return acc
 }
 
-// ClusterFraction returns the mean size of the cluster flips so far as a fraction of the
-// lattice (NaN without clusters).
+// ClusterFraction returns the mean size of the cluster flips since the warm-up as a fraction of
+// the lattice (NaN without clusters).
 func (h *HMC) ClusterFraction() float64 { return ratio(h.flipped/float64(h.n), int(h.flips)) }
 
 // move does one trajectory with a jittered step (uniform within +-10%, against resonances),
@@ -307,6 +307,8 @@ func (h *HMC) Warmup(ctx context.Context, n int) error {
 	if cnt > 0 {
 		h.h = math.Exp(sum / float64(cnt))
 	}
+	// The clusters of the warm-up, grown from its start, are not those of the chain.
+	h.flipped, h.flips = 0, 0
 	return nil
 }
 

@@ -63,7 +63,8 @@ const (
 	DefaultEps = 1.0
 	// DefaultMethod: HMC with cluster flips, measured at 0.8-1.1x HMC's effective samples per
 	// second away from criticality (m2 = -0.6, lambda = 24, L = 16 and 32; D = 3, L = 8, Lt = 16)
-	// and 1.1x, 5.4x, 30x and 90x for |M| near it (m2 = -3.7, L = 8, 16, 32, 64).
+	// and 1.35x, 5.3x, 31x and 90x for |M| near it (m2 = -3.7, L = 8, 16, 32, 64; setup
+	// included; docs/samplers.md).
 	DefaultMethod       = MethodCluster
 	DefaultLevels       = 48
 	DefaultUVDecay      = 0.002

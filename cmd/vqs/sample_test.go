@@ -40,16 +40,23 @@ func TestSampleBadInputIsUsageError(t *testing.T) {
 		{"sample", "--hmc-per-move", "-1"},
 		{"sample", "--tau-plot", "tau.pdf"},
 		{"sample", "--method", "cluster", "--clusters", "0"},
+		{"sample", "--method", "hmc", "--clusters", "2"},
 		{"sample", "--method", "cluster", "--flow-plot", "flow.png"},
 	}
 	for _, args := range cases {
 		// Fast settings go first so that a case's own flag (e.g. --samples 0) wins.
-		full := append([]string{args[0], "--samples", "2", "--warmup", "0", "--score", "gaussian"}, args[1:]...)
+		full := append([]string{args[0], "--samples", "4", "--warmup", "0", "--score", "gaussian"}, args[1:]...)
 		_, err := run(t, context.Background(), full...)
 		var ue usageError
 		if err == nil || !errors.As(err, &ue) {
 			t.Errorf("%v: want a usage error, got %v", args, err)
+		} else {
+			t.Logf("%v: %v", args, err)
 		}
+	}
+	// The fast settings themselves are valid: every case above fails for its own flag.
+	if _, err := run(t, context.Background(), "sample", "--samples", "4", "--warmup", "0", "--score", "gaussian", "--L", "4"); err != nil {
+		t.Fatalf("the fast settings of the cases fail by themselves: %v", err)
 	}
 }
 
@@ -71,7 +78,8 @@ func TestSampleFreeBridgeJSON(t *testing.T) {
 			t.Errorf("text output lacks %q:\n%s", want, text)
 		}
 	}
-	out, err := run(t, context.Background(), append(args, "--json")...)
+	store := t.TempDir()
+	out, err := run(t, context.Background(), append(args, "--json", "--store", store)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +95,23 @@ func TestSampleFreeBridgeJSON(t *testing.T) {
 	exact /= float64(lat.N)
 	if len(res.Runs) != 3 {
 		t.Fatalf("want hmc, hmc+cluster and bridge runs, got %d", len(res.Runs))
+	}
+	st, err := results.Open(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := st.List()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("store: %d records, %v; want 3", len(recs), err)
+	}
+	for _, rec := range recs {
+		cl := rec.Params.Extra["sampler"] == "hmc+cluster"
+		if n, _ := rec.Params.Extra["clusters"].(float64); cl != (n == 3) {
+			t.Errorf("stored %v run: clusters %v", rec.Params.Extra["sampler"], rec.Params.Extra["clusters"])
+		}
+		if _, ok := rec.Meta["cluster_fraction"]; cl != ok {
+			t.Errorf("stored %v run: cluster_fraction present %v", rec.Params.Extra["sampler"], ok)
+		}
 	}
 	for i, want := range []string{"hmc", "hmc+cluster", "bridge"} {
 		r := res.Runs[i]
