@@ -33,13 +33,22 @@ type SeriesPlot struct {
 	XTicks []float64
 }
 
-// seriesColor gives the first 14 series distinct colours: the soft palette, then the dark one.
+// extraColors follow the soft palette with hues it lacks (no second red): black, teal, olive,
+// navy, grey, gold and dark magenta.
+var extraColors = []color.Color{
+	color.RGBA{40, 40, 40, 255}, color.RGBA{0, 128, 128, 255}, color.RGBA{128, 128, 0, 255},
+	color.RGBA{0, 0, 128, 255}, color.RGBA{140, 140, 140, 255}, color.RGBA{200, 160, 0, 255},
+	color.RGBA{139, 0, 139, 255},
+}
+
+// seriesColor gives the first 14 series distinct colours: the soft palette, then extraColors.
 func seriesColor(i int) color.Color {
-	soft, dark := plotutil.SoftColors, plotutil.DarkColors
-	if i%(len(soft)+len(dark)) < len(soft) {
-		return soft[i%(len(soft)+len(dark))]
+	soft := plotutil.SoftColors
+	k := i % (len(soft) + len(extraColors))
+	if k < len(soft) {
+		return soft[k]
 	}
-	return dark[i%(len(soft)+len(dark))-len(soft)]
+	return extraColors[k-len(soft)]
 }
 
 // PlotSeries draws s to path (.png or .svg).
