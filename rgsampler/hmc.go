@@ -93,7 +93,7 @@ type HMC struct {
 	flip    []float64
 	cluster *Cluster // nil without Clusters
 	flipped float64  // sites flipped by clusters, and
-	flips   float64  // cluster flips, since the start
+	flips   float64  // cluster flips, since the warm-up
 }
 
 // NewHMC returns a chain on the box dims (axis 0 fastest) started at init (copied; nil starts
