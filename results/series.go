@@ -65,7 +65,7 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 		if len(c.X) != len(c.Y) || (len(c.Err) != 0 && len(c.Err) != len(c.Y)) {
 			return fmt.Errorf("results: series %q has %d x, %d y and %d errors", c.Label, len(c.X), len(c.Y), len(c.Err))
 		}
-		var x, y, e []float64
+		var x, y, e, up, down []float64 // up, down: the ends of the error bars as drawn
 		for j := range c.X {
 			if !finite(c.X[j]) || !finite(c.Y[j]) || (s.LogX && c.X[j] <= 0) || (s.LogY && c.Y[j] <= 0) {
 				continue
@@ -81,6 +81,7 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 				lo = 0.1 * c.Y[j] // where scatterWithErrorsScale cuts the bar
 			}
 			ylo, yhi = math.Min(ylo, lo), math.Max(yhi, c.Y[j]+er)
+			up, down = append(up, c.Y[j]+er), append(down, lo)
 		}
 		if len(x) == 0 {
 			continue
@@ -93,13 +94,6 @@ func PlotSeries(path string, s SeriesPlot) (err error) {
 		p.Add(ps...)
 		p.note(x, y)
 		// The ends of the error bars must stay clear of the legend too.
-		up, down := make([]float64, len(y)), make([]float64, len(y))
-		for j := range y {
-			up[j], down[j] = y[j]+e[j], y[j]-e[j]
-			if s.LogY && down[j] <= 0.1*y[j] {
-				down[j] = 0.1 * y[j] // where the bar is cut
-			}
-		}
 		p.note(x, up)
 		p.note(x, down)
 		thumbs := []plot.Thumbnailer{ps[0].(plot.Thumbnailer)}

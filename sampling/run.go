@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -57,7 +58,7 @@ func newPlan(cfg Config, L int) (*plan, error) {
 	if p.target.Sites() > MaxSites {
 		return nil, fmt.Errorf("sampling: %v is %d sites, more than the %d this study samples", p.target.Dims(), p.target.Sites(), MaxSites)
 	}
-	if cfg.Method == MethodHMC || cfg.Method == MethodCluster {
+	if !slices.Contains(Methods(cfg.Method), MethodBridge) {
 		return p, nil
 	}
 	p.mu2 = cfg.Mu2
@@ -93,6 +94,18 @@ func newPlan(cfg Config, L int) (*plan, error) {
 	return p, nil
 }
 
+// Methods returns the single samplers that method runs at every size, in order: itself, or
+// those of MethodBoth and MethodAll.
+func Methods(method string) []string {
+	switch method {
+	case MethodBoth:
+		return []string{MethodHMC, MethodBridge}
+	case MethodAll:
+		return []string{MethodHMC, MethodCluster, MethodBridge}
+	}
+	return []string{method}
+}
+
 // Run samples every size of cfg with the samplers it names and analyses the runs. progress,
 // if not nil, is called from the sampling goroutines, never concurrently. On cancellation it
 // returns the runs measured so far (a run cut short keeps what it had, marked Interrupted)
@@ -115,14 +128,7 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Result, err
 		}
 	}
 	for _, p := range plans {
-		methods := []string{cfg.Method}
-		switch cfg.Method {
-		case MethodBoth:
-			methods = []string{MethodHMC, MethodBridge}
-		case MethodAll:
-			methods = []string{MethodHMC, MethodCluster, MethodBridge}
-		}
-		for _, m := range methods {
+		for _, m := range Methods(cfg.Method) {
 			var r *SamplerRun
 			switch m {
 			case MethodHMC:

@@ -256,7 +256,7 @@ func (f *sampleFlags) config() (sampling.Config, error) {
 		f.warmup < 0 || f.trainSteps < 0 || f.trainPhases < 0 || f.hmcPerMove < 0 {
 		return sampling.Config{}, errors.New("--samples, --chains, --levels, --train-samples, --pretrain, --split-level, --clusters must be >= 1 and --warmup, --train-steps, --train-phases, --hmc-per-move >= 0")
 	}
-	if f.clustersSet && f.method != sampling.MethodCluster && f.method != sampling.MethodAll {
+	if f.clustersSet && !slices.Contains(sampling.Methods(f.method), sampling.MethodCluster) {
 		return sampling.Config{}, fmt.Errorf("--clusters sets the cluster flips of --method cluster or all; --method %s has none", f.method)
 	}
 	if !(f.eps > 0) || math.IsInf(f.eps, 0) {
@@ -314,7 +314,7 @@ func (f *sampleFlags) config() (sampling.Config, error) {
 		return sampling.Config{}, fmt.Errorf("--tau-plot %q: the file name must end in .png or .svg", f.tauPlot)
 	}
 	if f.flowPlot != "" {
-		if f.method == sampling.MethodHMC || f.method == sampling.MethodCluster {
+		if !slices.Contains(sampling.Methods(f.method), sampling.MethodBridge) {
 			return sampling.Config{}, errors.New("--flow-plot draws the learned RG flow of the bridge: use --method bridge, both or all")
 		}
 		if f.score != sampling.ScoreLearned && f.score != sampling.ScoreSplit {
